@@ -1,0 +1,15 @@
+//! The wire contract between the `etcd` daemon and `etcdctl`.
+//!
+//! Everything here is plain serde data shaped exactly like etcd v2's JSON: field names, field
+//! order and omissions match real etcd byte for byte, because clients written against etcd parse
+//! these bodies. No I/O, no async, no knowledge of raft or HTTP frameworks.
+#![deny(unsafe_code)]
+
+pub mod error;
+pub mod headers;
+pub mod node;
+pub mod stats;
+
+pub use error::{ErrorBody, ErrorCode, EtcdError};
+pub use node::{Action, Node, Response};
+pub use stats::{LeaderStats, Member, MemberList, SelfStats, StoreStats, Version};
