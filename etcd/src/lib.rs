@@ -1,0 +1,14 @@
+//! The etcd v2 daemon as a library: the binary in `main.rs` only parses flags and calls
+//! [`server::run`]; tests and fuzz targets reach the store and the request parser directly.
+//!
+//! Layout (see ../shared/design.md):
+//! - [`store`]: the pure v2 state machine (tree, TTLs, history, watchers, counters);
+//! - [`raft`]: openraft glue — type config, redb log store, state machine, peer network;
+//! - [`cluster`]: the one handle the HTTP face talks to (propose, read, watch, members);
+//! - [`http`]: the client and peer HTTP faces (axum);
+//! - [`config`]: etcd's flags and `ETCD_*` variables, validated;
+//! - [`server`]: wiring and shutdown.
+#![deny(unsafe_code)]
+
+pub mod store;
+pub mod time;

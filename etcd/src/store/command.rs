@@ -1,0 +1,80 @@
+//! The replicated write: what raft carries and every member applies in log order.
+//!
+//! Time is part of the command. The member that accepts a request stamps `now` and turns a TTL
+//! into an absolute `expire_at`, so applying the same log on any member, at any later moment,
+//! yields the same tree (etcd: v2http/client.go `rr.Expiration = clock.Now().Add(ttl)`).
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::UnixNanos;
+
+/// One store mutation, stamped with the proposer's clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Wall-clock time at proposal; used for TTLs shown in the response and as the expiry cutoff.
+    pub now: UnixNanos,
+    pub op: Op,
+}
+
+/// The store operations, one per etcd v2store write method.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// PUT without preconditions (`store.Set`).
+    Set {
+        path: String,
+        dir: bool,
+        value: String,
+        expire_at: Option<UnixNanos>,
+        refresh: bool,
+    },
+    /// PUT `prevExist=false`, or POST (`unique`: an in-order key named by the next index).
+    Create {
+        path: String,
+        dir: bool,
+        value: String,
+        unique: bool,
+        expire_at: Option<UnixNanos>,
+    },
+    /// PUT `prevExist=true` (`store.Update`).
+    Update {
+        path: String,
+        value: String,
+        expire_at: Option<UnixNanos>,
+        refresh: bool,
+    },
+    /// PUT with `prevValue` and/or `prevIndex`.
+    CompareAndSwap {
+        path: String,
+        prev_value: String,
+        prev_index: u64,
+        value: String,
+        expire_at: Option<UnixNanos>,
+        refresh: bool,
+    },
+    Delete {
+        path: String,
+        dir: bool,
+        recursive: bool,
+    },
+    CompareAndDelete {
+        path: String,
+        prev_value: String,
+        prev_index: u64,
+    },
+    /// Remove everything whose deadline is at or before `Command::now` (etcd's SYNC request).
+    Expire,
+}
+
+impl std::fmt::Display for Command {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.op {
+            Op::Set { path, .. } => write!(f, "set {path}"),
+            Op::Create { path, .. } => write!(f, "create {path}"),
+            Op::Update { path, .. } => write!(f, "update {path}"),
+            Op::CompareAndSwap { path, .. } => write!(f, "compareAndSwap {path}"),
+            Op::Delete { path, .. } => write!(f, "delete {path}"),
+            Op::CompareAndDelete { path, .. } => write!(f, "compareAndDelete {path}"),
+            Op::Expire => write!(f, "expire <= {}", self.now),
+        }
+    }
+}

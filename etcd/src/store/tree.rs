@@ -1,0 +1,165 @@
+//! The node tree: directories and keys, their indexes and deadlines, and their JSON view.
+//!
+//! etcd: v2store/node.go. Children live in a `BTreeMap`, so listings come out in key order even
+//! without `sorted=true` (etcd's are in Go map order, which no client may rely on).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::path;
+use crate::time::{NANOS_PER_SECOND, UnixNanos, rfc3339_nano};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeNode {
+    pub path: String,
+    pub created_index: u64,
+    pub modified_index: u64,
+    /// Absolute deadline; `None` is permanent.
+    pub expire_at: Option<UnixNanos>,
+    pub body: Body,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Body {
+    File(String),
+    Dir(BTreeMap<String, TreeNode>),
+}
+
+impl TreeNode {
+    pub fn new_dir(path: String, index: u64, expire_at: Option<UnixNanos>) -> TreeNode {
+        TreeNode {
+            path,
+            created_index: index,
+            modified_index: index,
+            expire_at,
+            body: Body::Dir(BTreeMap::new()),
+        }
+    }
+
+    pub fn new_file(
+        path: String,
+        value: String,
+        index: u64,
+        expire_at: Option<UnixNanos>,
+    ) -> TreeNode {
+        TreeNode {
+            path,
+            created_index: index,
+            modified_index: index,
+            expire_at,
+            body: Body::File(value),
+        }
+    }
+
+    pub fn is_dir(&self) -> bool {
+        matches!(self.body, Body::Dir(_))
+    }
+
+    pub fn value(&self) -> &str {
+        match &self.body {
+            Body::File(v) => v,
+            Body::Dir(_) => "",
+        }
+    }
+
+    pub fn children(&self) -> Option<&BTreeMap<String, TreeNode>> {
+        match &self.body {
+            Body::Dir(c) => Some(c),
+            Body::File(_) => None,
+        }
+    }
+
+    pub fn children_mut(&mut self) -> Option<&mut BTreeMap<String, TreeNode>> {
+        match &mut self.body {
+            Body::Dir(c) => Some(c),
+            Body::File(_) => None,
+        }
+    }
+
+    pub fn is_hidden(&self) -> bool {
+        path::is_hidden_name(path::split(&self.path).1)
+    }
+
+    /// `expiration` and `ttl` as etcd shows them at `now`: ttl is the ceiling of the remaining
+    /// seconds (etcd: node.go `expirationAndTTL`).
+    pub fn expiration_and_ttl(&self, now: UnixNanos) -> (Option<String>, i64) {
+        match self.expire_at {
+            None => (None, 0),
+            Some(at) => {
+                let remaining = at.saturating_sub(now);
+                let mut ttl = remaining / NANOS_PER_SECOND;
+                if remaining % NANOS_PER_SECOND > 0 {
+                    ttl += 1;
+                }
+                (Some(rfc3339_nano(at)), ttl)
+            }
+        }
+    }
+
+    /// The JSON view of this node (etcd: `node.Repr`): a directory lists its children only when
+    /// `recursive`; hidden children are never listed.
+    pub fn repr(&self, recursive: bool, sorted: bool, now: UnixNanos) -> etcd_common::Node {
+        let (expiration, ttl) = self.expiration_and_ttl(now);
+        let mut out = etcd_common::Node {
+            // The root's key is empty on the wire (etcd trims its "/1" namespace to nothing).
+            key: if self.path == "/" {
+                String::new()
+            } else {
+                self.path.clone()
+            },
+            expiration,
+            ttl,
+            modified_index: self.modified_index,
+            created_index: self.created_index,
+            ..Default::default()
+        };
+        match &self.body {
+            Body::File(v) => out.value = Some(v.clone()),
+            Body::Dir(children) => {
+                out.dir = true;
+                if recursive {
+                    out.nodes = list(children, recursive, sorted, now);
+                }
+            }
+        }
+        out
+    }
+
+    /// The view a GET returns (etcd: `loadInternalNode`): a directory always lists its direct
+    /// children, recursing further only when asked.
+    pub fn load(&self, recursive: bool, sorted: bool, now: UnixNanos) -> etcd_common::Node {
+        let mut out = self.repr(false, sorted, now);
+        if let Body::Dir(children) = &self.body {
+            out.nodes = list(children, recursive, sorted, now);
+        }
+        out
+    }
+
+    /// Every path in this subtree, children before their parent (the order etcd removes them).
+    pub fn collect_paths_post_order(&self, out: &mut Vec<(String, Option<UnixNanos>)>) {
+        if let Body::Dir(children) = &self.body {
+            for child in children.values() {
+                child.collect_paths_post_order(out);
+            }
+        }
+        out.push((self.path.clone(), self.expire_at));
+    }
+}
+
+fn list(
+    children: &BTreeMap<String, TreeNode>,
+    recursive: bool,
+    sorted: bool,
+    now: UnixNanos,
+) -> Option<Vec<etcd_common::Node>> {
+    // BTreeMap order is byte order of the names, which is etcd's sort order of full keys for
+    // siblings, so `sorted` needs no extra work.
+    let _ = sorted;
+    let nodes: Vec<_> = children
+        .values()
+        .filter(|c| !c.is_hidden())
+        .map(|c| c.repr(recursive, sorted, now))
+        .collect();
+    if nodes.is_empty() { None } else { Some(nodes) }
+}
