@@ -10,5 +10,7 @@
 //! - [`server`]: wiring and shutdown.
 #![deny(unsafe_code)]
 
+pub mod config;
+pub mod raft;
 pub mod store;
 pub mod time;

@@ -235,17 +235,15 @@ impl Store {
                 index: current,
                 ..e
             })?;
-        if !stream {
-            if let Some(first) = past.first().cloned() {
-                let (tx, rx) = mpsc::channel(1);
-                // Cannot fail: the channel is new and has room for one.
-                let _ = tx.try_send(first);
-                return Ok(Watch {
-                    id: 0,
-                    start_index: current,
-                    events: rx,
-                });
-            }
+        if !stream && let Some(first) = past.first().cloned() {
+            let (tx, rx) = mpsc::channel(1);
+            // Cannot fail: the channel is new and has room for one.
+            let _ = tx.try_send(first);
+            return Ok(Watch {
+                id: 0,
+                start_index: current,
+                events: rx,
+            });
         }
         // A stream replays every matching event from history, then continues live from the
         // next index (etcd sends only the first historical match and then stalls).

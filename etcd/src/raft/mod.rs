@@ -1,0 +1,8 @@
+//! Consensus and durability: openraft wired to a redb log and the v2 store.
+//!
+//! Nothing outside this module and `cluster.rs` names an openraft type.
+
+pub mod log_store;
+pub mod network;
+pub mod state_machine;
+pub mod types;

@@ -1,0 +1,296 @@
+//! Applies committed commands to the v2 store; builds, persists and installs snapshots.
+//!
+//! The store lives in memory (as etcd's own v2 store does); durability comes from the raft log
+//! plus the latest snapshot, which is kept in `state.redb`. A restart loads that snapshot and
+//! openraft re-applies the log tail up to the saved commit index. This is the only caller of
+//! [`Store::apply`].
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use futures::{Stream, TryStreamExt};
+use openraft::storage::RaftStateMachine;
+use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
+use redb::{Database, ReadableDatabase, TableDefinition};
+
+use super::types::{
+    ApplyResult, EntryResponder, LogId, MemberInfo, Snapshot, SnapshotData, SnapshotMeta,
+    StoredMembership, TypeConfig,
+};
+use crate::store::Store;
+
+const SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshot");
+
+/// Indexes etcd itself spends per member it records in its v2 tree (`raftAttributes` create
+/// and `attributes` set) and once for the cluster version; mirrored so that a fresh member's
+/// first user write gets the same etcd index as on real etcd.
+const INTERNAL_WRITES_PER_MEMBER: u64 = 2;
+const INTERNAL_WRITES_FOR_VERSION: u64 = 1;
+
+/// State shared between the state machine (writer) and the HTTP face (readers).
+pub struct Shared {
+    store: RwLock<Store>,
+    applied_index: AtomicU64,
+    members: RwLock<BTreeMap<u64, MemberInfo>>,
+}
+
+impl Shared {
+    fn new() -> Shared {
+        Shared {
+            store: RwLock::new(Store::new()),
+            applied_index: AtomicU64::new(0),
+            members: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// Read access to the store. A poisoned lock means a panic mid-apply; the data is still the
+    /// last consistent state the panicking writer left, so reads continue.
+    pub fn store(&self) -> RwLockReadGuard<'_, Store> {
+        self.store.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn store_mut(&self) -> RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The raft index of the last applied entry (X-Raft-Index).
+    pub fn applied_index(&self) -> u64 {
+        self.applied_index.load(Ordering::Acquire)
+    }
+
+    /// Members as of the last applied membership config.
+    pub fn members(&self) -> BTreeMap<u64, MemberInfo> {
+        self.members
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+pub struct StateMachine {
+    shared: Arc<Shared>,
+    last_applied: Option<LogId>,
+    last_membership: StoredMembership,
+    db: Arc<Database>,
+}
+
+impl StateMachine {
+    /// Open `state.redb` in `dir` and load the latest snapshot into a fresh store.
+    pub async fn open(dir: &Path) -> io::Result<StateMachine> {
+        let path = dir.join("state.redb");
+        let db = tokio::task::spawn_blocking(move || -> io::Result<Database> {
+            let db = Database::create(&path).map_err(io::Error::other)?;
+            let tx = db.begin_write().map_err(io::Error::other)?;
+            tx.open_table(SNAPSHOT).map_err(io::Error::other)?;
+            tx.commit().map_err(io::Error::other)?;
+            Ok(db)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        let mut sm = StateMachine {
+            shared: Arc::new(Shared::new()),
+            last_applied: None,
+            last_membership: StoredMembership::default(),
+            db: Arc::new(db),
+        };
+        if let Some(snap) = sm.read_snapshot().await? {
+            sm.load(&snap.meta, snap.snapshot.get_ref())?;
+        }
+        Ok(sm)
+    }
+
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+
+    fn load(&mut self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
+        self.shared
+            .store_mut()
+            .restore(data)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        self.last_applied = meta.last_log_id;
+        self.last_membership = meta.last_membership.clone();
+        self.publish_members();
+        self.shared
+            .applied_index
+            .store(self.last_applied.map_or(0, |l| l.index), Ordering::Release);
+        Ok(())
+    }
+
+    fn publish_members(&self) {
+        let members: BTreeMap<u64, MemberInfo> = self
+            .last_membership
+            .nodes()
+            .map(|(id, n)| (*id, n.clone()))
+            .collect();
+        *self
+            .shared
+            .members
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = members;
+    }
+
+    async fn read_snapshot(&self) -> io::Result<Option<Snapshot>> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || -> io::Result<Option<Snapshot>> {
+            let tx = db.begin_read().map_err(io::Error::other)?;
+            let t = tx.open_table(SNAPSHOT).map_err(io::Error::other)?;
+            let (Some(meta), Some(data)) = (
+                t.get("meta").map_err(io::Error::other)?,
+                t.get("data").map_err(io::Error::other)?,
+            ) else {
+                return Ok(None);
+            };
+            let meta: SnapshotMeta = serde_json::from_slice(meta.value())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            Ok(Some(Snapshot {
+                meta,
+                snapshot: SnapshotData::new(data.value().to_vec()),
+            }))
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+}
+
+/// Persist a snapshot durably (one redb transaction: meta and data never disagree).
+async fn write_snapshot(db: Arc<Database>, meta: &SnapshotMeta, data: Vec<u8>) -> io::Result<()> {
+    let meta = serde_json::to_vec(meta).map_err(io::Error::other)?;
+    tokio::task::spawn_blocking(move || -> io::Result<()> {
+        let tx = db.begin_write().map_err(io::Error::other)?;
+        {
+            let mut t = tx.open_table(SNAPSHOT).map_err(io::Error::other)?;
+            t.insert("meta", meta.as_slice())
+                .map_err(io::Error::other)?;
+            t.insert("data", data.as_slice())
+                .map_err(io::Error::other)?;
+        }
+        tx.commit().map_err(io::Error::other)
+    })
+    .await
+    .map_err(io::Error::other)?
+}
+
+/// A snapshot captured at a log position, persisted when openraft asks for it to be built.
+///
+/// The store is serialised when the builder is made, inside the state machine's task, so the
+/// data matches `meta.last_log_id` exactly even though building runs while applies continue.
+pub struct SnapshotBuilder {
+    meta: SnapshotMeta,
+    data: io::Result<Vec<u8>>,
+    db: Arc<Database>,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
+    type SnapshotData = SnapshotData;
+
+    async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
+        let data = match &self.data {
+            Ok(d) => d.clone(),
+            Err(e) => return Err(io::Error::new(e.kind(), e.to_string())),
+        };
+        write_snapshot(self.db.clone(), &self.meta, data.clone()).await?;
+        Ok(Snapshot {
+            meta: self.meta.clone(),
+            snapshot: SnapshotData::new(data),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotData = SnapshotData;
+    type SnapshotBuilder = SnapshotBuilder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), io::Error> {
+        Ok((self.last_applied, self.last_membership.clone()))
+    }
+
+    /// # Correctness
+    /// - Entries are applied in log order under one write lock per batch, so readers never see
+    ///   half a batch and the apply path takes the lock once, not once per entry.
+    /// - Responders are answered after the lock is released; watchers were woken by the store
+    ///   without blocking.
+    async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
+    where
+        Strm: Stream<Item = Result<EntryResponder, io::Error>> + Unpin + OptionalSend,
+    {
+        let mut batch = Vec::new();
+        while let Some(item) = entries.try_next().await? {
+            batch.push(item);
+        }
+        let mut replies = Vec::new();
+        let mut membership_changed = false;
+        {
+            let mut store = self.shared.store_mut();
+            for (entry, responder) in batch {
+                self.last_applied = Some(entry.log_id);
+                let result = match entry.payload {
+                    EntryPayload::Blank => ApplyResult::Nothing,
+                    EntryPayload::Normal(cmd) => ApplyResult::from_result(store.apply(&cmd)),
+                    EntryPayload::Membership(m) => {
+                        let before = self.last_membership.membership();
+                        let first = before.nodes().next().is_none();
+                        let added = m
+                            .nodes()
+                            .filter(|(id, _)| before.get_node(id).is_none())
+                            .count() as u64;
+                        let version = if first {
+                            INTERNAL_WRITES_FOR_VERSION
+                        } else {
+                            0
+                        };
+                        store.advance_index(added * INTERNAL_WRITES_PER_MEMBER + version);
+                        self.last_membership = StoredMembership::new(Some(entry.log_id), m);
+                        membership_changed = true;
+                        ApplyResult::Nothing
+                    }
+                };
+                if let Some(r) = responder {
+                    replies.push((r, result));
+                }
+            }
+            self.shared
+                .applied_index
+                .store(self.last_applied.map_or(0, |l| l.index), Ordering::Release);
+        }
+        if membership_changed {
+            self.publish_members();
+        }
+        for (r, result) in replies {
+            r.send(result);
+        }
+        Ok(())
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        SnapshotBuilder {
+            meta: SnapshotMeta {
+                last_log_id: self.last_applied,
+                last_membership: self.last_membership.clone(),
+            },
+            data: self
+                .shared
+                .store()
+                .to_snapshot()
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
+            db: self.db.clone(),
+        }
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: SnapshotData,
+    ) -> Result<(), io::Error> {
+        let data = snapshot.into_inner();
+        self.load(meta, &data)?;
+        write_snapshot(self.db.clone(), meta, data).await
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
+        self.read_snapshot().await
+    }
+}
