@@ -10,7 +10,11 @@
 //! - [`server`]: wiring and shutdown.
 #![deny(unsafe_code)]
 
+pub mod cluster;
 pub mod config;
+pub mod http;
+pub mod identity;
 pub mod raft;
+pub mod server;
 pub mod store;
 pub mod time;

@@ -1,1 +1,63 @@
-fn main() {}
+//! `etcd`: parse etcd's flags, then serve.
+
+use std::process::ExitCode;
+
+use etcd::config::{CLUSTER_VERSION, Config, ConfigError, Invocation, VERSION};
+
+fn main() -> ExitCode {
+    let config = match Config::parse(std::env::args_os()) {
+        Ok(Invocation::Run(c)) => *c,
+        Ok(Invocation::PrintVersion) => {
+            println!("etcd Version: {VERSION}");
+            println!("Git SHA: Not provided (use ./build instead of go build)");
+            println!("Rust Version: etcd-rs {}", env!("CARGO_PKG_VERSION"));
+            println!("Go OS/Arch: {}/{}", std::env::consts::OS, go_arch());
+            println!("Cluster Version: {CLUSTER_VERSION}");
+            return ExitCode::SUCCESS;
+        }
+        Err(ConfigError::Usage(m)) => {
+            eprintln!("{m}");
+            eprintln!(
+                "Usage:\n\n  etcd [flags]\n    Start an etcd server.\n\nRun `man etcd` for the flags."
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("etcd: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ETCD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn")),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("etcd: cannot start runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(etcd::server::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("etcd: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}

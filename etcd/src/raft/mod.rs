@@ -4,5 +4,6 @@
 
 pub mod log_store;
 pub mod network;
+pub mod peer_service;
 pub mod state_machine;
 pub mod types;

@@ -30,7 +30,7 @@ pub mod paths {
     pub const TRANSFER_LEADER: &str = "/raft/transfer-leader";
     pub const PROPOSE: &str = "/raft/propose";
     pub const READ_INDEX: &str = "/raft/read-index";
-    pub const MEMBER_ADD: &str = "/raft/member-add";
+    pub const PUBLISH: &str = "/raft/publish";
 }
 
 /// Why a peer call failed, for the callers outside openraft's own replication.

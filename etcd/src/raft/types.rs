@@ -24,7 +24,7 @@ pub struct MemberInfo {
 /// from the leader, hence serde).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ApplyResult {
-    Event(Event),
+    Event(Box<Event>),
     Error {
         code: u16,
         cause: String,
@@ -37,7 +37,7 @@ pub enum ApplyResult {
 impl ApplyResult {
     pub fn from_result(r: Result<Option<std::sync::Arc<Event>>, EtcdError>) -> ApplyResult {
         match r {
-            Ok(Some(e)) => ApplyResult::Event((*e).clone()),
+            Ok(Some(e)) => ApplyResult::Event(Box::new((*e).clone())),
             Ok(None) => ApplyResult::Nothing,
             Err(e) => ApplyResult::Error {
                 code: e.code.code(),
@@ -49,7 +49,7 @@ impl ApplyResult {
 
     pub fn into_result(self) -> Result<Option<Event>, EtcdError> {
         match self {
-            ApplyResult::Event(e) => Ok(Some(e)),
+            ApplyResult::Event(e) => Ok(Some(*e)),
             ApplyResult::Nothing => Ok(None),
             ApplyResult::Error { code, cause, index } => Err(EtcdError::new(
                 ErrorCode::from_code(code).unwrap_or(ErrorCode::RaftInternal),

@@ -1,0 +1,511 @@
+//! The one handle the HTTP face talks to: propose writes (forwarding to the leader), read
+//! (locally or linearizably), watch, and describe members and raft state. No openraft type
+//! crosses this boundary; raft failures become etcd errors here.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use etcd_common::stats::{LeaderInfo, LeaderStats, SelfStats, format_member_id};
+use etcd_common::{ErrorCode, EtcdError, Member};
+use openraft::async_runtime::WatchReceiver;
+use openraft::{Config as RaftConfig, ServerState, SnapshotPolicy};
+use tokio::time::Instant;
+
+use crate::config::{ClusterState, Config};
+use crate::identity::{self, Identity};
+use crate::raft::log_store::LogStore;
+use crate::raft::network::{NetworkFactory, PeerClient, PeerError, paths};
+use crate::raft::peer_service::{self, PeerAnswer, ProposeReply, PublishRequest, ReadIndexReply};
+use crate::raft::state_machine::{Shared, StateMachine};
+use crate::raft::types::{MemberInfo, Raft, TypeConfig};
+use crate::store::{Command, Event, Op, Store};
+use crate::time::{self, UnixNanos};
+
+/// A write that was committed and applied.
+pub struct Written {
+    pub event: Event,
+    /// The raft index of the entry (X-Raft-Index).
+    pub raft_index: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    #[error("{0}")]
+    Raft(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+pub struct Cluster {
+    pub member_id: u64,
+    pub cluster_id: u64,
+    pub name: String,
+    raft: Raft,
+    shared: Arc<Shared>,
+    peers: PeerClient,
+    request_timeout: Duration,
+    started_at: UnixNanos,
+    leader_since: AtomicU64,
+    recv_append: AtomicU64,
+    advertise_client_urls: Vec<String>,
+    peer_urls: Vec<String>,
+}
+
+fn internal(cause: impl Into<String>) -> EtcdError {
+    EtcdError::new(ErrorCode::RaftInternal, cause, 0)
+}
+
+fn timed_out() -> EtcdError {
+    internal("etcdserver: request timed out")
+}
+
+impl Cluster {
+    /// Open (or create) the member's data, start raft, and bootstrap a new cluster when the
+    /// data dir is empty and the state is `new`.
+    pub async fn start(config: &Config) -> Result<Arc<Cluster>, StartError> {
+        let dir = identity::member_dir(&config.data_dir);
+        std::fs::create_dir_all(&dir)?;
+        let existing = identity::load(&dir)?;
+        let fresh = existing.is_none();
+        let mut initial_members = BTreeMap::new();
+        let identity = match existing {
+            Some(id) => id,
+            None => {
+                for (name, urls) in &config.initial_cluster {
+                    let id = identity::member_id(urls, &config.initial_cluster_token, None);
+                    initial_members.insert(
+                        id,
+                        MemberInfo {
+                            name: name.clone(),
+                            peer_urls: urls.clone(),
+                            client_urls: Vec::new(),
+                        },
+                    );
+                }
+                let me = identity::member_id(
+                    &config.initial_advertise_peer_urls,
+                    &config.initial_cluster_token,
+                    None,
+                );
+                let ids: Vec<u64> = initial_members.keys().copied().collect();
+                Identity {
+                    member_id: me,
+                    cluster_id: identity::cluster_id(&ids),
+                    name: config.name.clone(),
+                }
+            }
+        };
+
+        let raft_config = RaftConfig {
+            cluster_name: format!("{:x}", identity.cluster_id),
+            heartbeat_interval: config.heartbeat_interval_ms,
+            election_timeout_min: config.election_timeout_ms,
+            election_timeout_max: config.election_timeout_ms * 2,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_count),
+            max_in_snapshot_log_to_keep: config.snapshot_count.min(1000),
+            install_snapshot_timeout: 10_000,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(|e| StartError::Config(e.to_string()))?;
+
+        let log_dir = dir.clone();
+        let log_store = tokio::task::spawn_blocking(move || LogStore::<TypeConfig>::open(&log_dir))
+            .await
+            .map_err(io::Error::other)??;
+        let sm = StateMachine::open(&dir).await?;
+        let shared = sm.shared();
+        let peers = PeerClient::new(identity.cluster_id);
+        let raft = Raft::new(
+            identity.member_id,
+            Arc::new(raft_config),
+            NetworkFactory::new(peers.clone()),
+            log_store,
+            sm,
+        )
+        .await
+        .map_err(|e| StartError::Raft(e.to_string()))?;
+
+        if fresh {
+            if config.initial_cluster_state == ClusterState::New {
+                raft.initialize(initial_members)
+                    .await
+                    .map_err(|e| StartError::Raft(e.to_string()))?;
+            }
+            identity::save(&dir, &identity)?;
+        }
+
+        let election = Duration::from_millis(config.election_timeout_ms);
+        let cluster = Arc::new(Cluster {
+            member_id: identity.member_id,
+            cluster_id: identity.cluster_id,
+            name: identity.name,
+            raft,
+            shared,
+            peers,
+            request_timeout: Duration::from_secs(5) + 2 * election,
+            started_at: time::now(),
+            leader_since: AtomicU64::new(0),
+            recv_append: AtomicU64::new(0),
+            advertise_client_urls: config.advertise_client_urls.clone(),
+            peer_urls: config.initial_advertise_peer_urls.clone(),
+        });
+        tokio::spawn(cluster.clone().publish_attributes());
+        tokio::spawn(cluster.clone().expire_ticker());
+        tokio::spawn(cluster.clone().track_leadership());
+        Ok(cluster)
+    }
+
+    /// Stop raft (flushes and closes the log store).
+    pub async fn shutdown(&self) {
+        let _ = self.raft.shutdown().await;
+    }
+
+    /// Wait until the state machine has caught up with what was committed before a restart, so
+    /// that reads never go back in time.
+    pub async fn wait_ready(&self, timeout: Duration) {
+        let _ = self.raft.wait_for_recovery(Some(timeout)).await;
+    }
+
+    // ---- reads -------------------------------------------------------------------------
+
+    pub fn store(&self) -> RwLockReadGuard<'_, Store> {
+        self.shared.store()
+    }
+
+    pub fn store_mut(&self) -> RwLockWriteGuard<'_, Store> {
+        self.shared.store_mut()
+    }
+
+    pub fn raft_index(&self) -> u64 {
+        self.shared.applied_index()
+    }
+
+    pub fn raft_term(&self) -> u64 {
+        self.raft.metrics().borrow_watched().current_term
+    }
+
+    /// Make the next local read linearizable: confirm leadership through a quorum (or ask the
+    /// leader for its read index) and wait until this member has applied up to it.
+    pub async fn linearize(&self) -> Result<(), EtcdError> {
+        let deadline = Instant::now() + self.request_timeout;
+        let work = async {
+            loop {
+                let err = match self
+                    .raft
+                    .ensure_linearizable(openraft::ReadPolicy::ReadIndex)
+                    .await
+                {
+                    Ok(_) => return Ok(()),
+                    Err(e) => e,
+                };
+                let Some(f) = err.forward_to_leader() else {
+                    return Err(internal(err.to_string()));
+                };
+                let Some(base) = leader_base(f.leader_id, f.leader_node.as_ref(), self.member_id)
+                else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                match self
+                    .peers
+                    .call::<_, ReadIndexReply>(&base, paths::READ_INDEX, &(), remaining)
+                    .await
+                {
+                    Ok(ReadIndexReply { result: Ok(index) }) => {
+                        return self.wait_applied(index, remaining).await;
+                    }
+                    Ok(ReadIndexReply { result: Err(_) }) | Err(PeerError::Unreachable(_)) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(e) => return Err(internal(e.to_string())),
+                }
+            }
+        };
+        tokio::time::timeout_at(deadline, work)
+            .await
+            .unwrap_or_else(|_| Err(timed_out()))
+    }
+
+    async fn wait_applied(&self, index: u64, timeout: Duration) -> Result<(), EtcdError> {
+        self.raft
+            .wait(Some(timeout))
+            .applied_index_at_least(Some(index), "read your write")
+            .await
+            .map(|_| ())
+            .map_err(|_| timed_out())
+    }
+
+    // ---- writes ------------------------------------------------------------------------
+
+    /// Replicate and apply one command; on a follower the leader proposes it for us.
+    pub async fn propose(&self, cmd: Command) -> Result<Written, EtcdError> {
+        let deadline = Instant::now() + self.request_timeout;
+        let work = async {
+            loop {
+                let err = match self.raft.client_write(cmd.clone()).await {
+                    Ok(resp) => return written(Ok(resp.data), resp.log_id.index),
+                    Err(e) => e,
+                };
+                if let Some(openraft::errors::ClientWriteError::LogEntryDiscarded(_)) =
+                    err.api_error()
+                {
+                    return Err(internal("etcdserver: leader changed"));
+                }
+                let Some(f) = err.forward_to_leader() else {
+                    return Err(internal(err.to_string()));
+                };
+                let Some(base) = leader_base(f.leader_id, f.leader_node.as_ref(), self.member_id)
+                else {
+                    // No leader yet: wait for the election, as etcd does.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                match self
+                    .peers
+                    .call::<_, ProposeReply>(&base, paths::PROPOSE, &cmd, remaining)
+                    .await
+                {
+                    Ok(reply) => {
+                        let w = written(
+                            reply.result.map_err(|e| internal(e.to_string())),
+                            reply.raft_index,
+                        )?;
+                        // Answer only once this member shows the write, so a client that
+                        // reads back from the same member sees it.
+                        self.wait_applied(w.raft_index, remaining).await?;
+                        return Ok(w);
+                    }
+                    // The request never reached the leader: safe to retry.
+                    Err(PeerError::Unreachable(_)) => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(e) => return Err(internal(e.to_string())),
+                }
+            }
+        };
+        tokio::time::timeout_at(deadline, work)
+            .await
+            .unwrap_or_else(|_| Err(timed_out()))
+    }
+
+    // ---- background tasks --------------------------------------------------------------
+
+    /// On the leader, propose expiry when the earliest TTL deadline has passed (etcd's SYNC).
+    async fn expire_ticker(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if self.raft.metrics().borrow_watched().state == ServerState::Shutdown {
+                return;
+            }
+            if !self.is_leader() {
+                continue;
+            }
+            let now = time::now();
+            let due = self.store().next_expiry().is_some_and(|t| t <= now);
+            if due {
+                let _ = self
+                    .raft
+                    .client_write(Command {
+                        now,
+                        op: Op::Expire,
+                    })
+                    .await;
+            }
+        }
+    }
+
+    /// Record our name and client URLs in the membership once a leader exists (etcd publishes
+    /// its attributes the same way after start).
+    async fn publish_attributes(self: Arc<Self>) {
+        let info = MemberInfo {
+            name: self.name.clone(),
+            peer_urls: self.peer_urls.clone(),
+            client_urls: self.advertise_client_urls.clone(),
+        };
+        for attempt in 0u32.. {
+            if self.raft.metrics().borrow_watched().state == ServerState::Shutdown {
+                return;
+            }
+            let current = self.shared.members().get(&self.member_id).cloned();
+            if current
+                .as_ref()
+                .is_some_and(|c| c.name == info.name && c.client_urls == info.client_urls)
+            {
+                return;
+            }
+            let req = PublishRequest {
+                id: self.member_id,
+                info: MemberInfo {
+                    peer_urls: current
+                        .map(|c| c.peer_urls)
+                        .unwrap_or(info.peer_urls.clone()),
+                    ..info.clone()
+                },
+            };
+            let leader = self.raft.metrics().borrow_watched().current_leader;
+            let done = match leader {
+                Some(l) if l == self.member_id => self
+                    .raft
+                    .change_membership(
+                        openraft::ChangeMembers::SetNodes([(req.id, req.info.clone())].into()),
+                        true,
+                    )
+                    .await
+                    .is_ok(),
+                Some(l) => match self
+                    .shared
+                    .members()
+                    .get(&l)
+                    .and_then(|m| m.peer_urls.first().cloned())
+                {
+                    Some(base) => matches!(
+                        self.peers
+                            .call::<_, Result<(), String>>(
+                                &base,
+                                paths::PUBLISH,
+                                &req,
+                                Duration::from_secs(5)
+                            )
+                            .await,
+                        Ok(Ok(()))
+                    ),
+                    None => false,
+                },
+                None => false,
+            };
+            if done {
+                continue;
+            }
+            let backoff = 50u64.saturating_mul(1 << attempt.min(5));
+            tokio::time::sleep(Duration::from_millis(backoff)).await;
+        }
+    }
+
+    /// Remember when this member last became leader (`leaderInfo.startTime`).
+    async fn track_leadership(self: Arc<Self>) {
+        let mut rx = self.raft.metrics();
+        let mut was_leader = false;
+        loop {
+            let is_leader = {
+                let m = rx.borrow_and_update();
+                if m.state == ServerState::Shutdown {
+                    return;
+                }
+                m.current_leader.is_some()
+            };
+            if is_leader && !was_leader {
+                self.leader_since
+                    .store(time::now() as u64, Ordering::Relaxed);
+            }
+            was_leader = is_leader;
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    // ---- cluster view ------------------------------------------------------------------
+
+    pub fn is_leader(&self) -> bool {
+        let m = self.raft.metrics();
+        let m = m.borrow_watched();
+        m.current_leader == Some(self.member_id) && m.state == ServerState::Leader
+    }
+
+    pub fn leader_id(&self) -> Option<u64> {
+        self.raft.metrics().borrow_watched().current_leader
+    }
+
+    pub fn members(&self) -> Vec<Member> {
+        self.shared
+            .members()
+            .into_iter()
+            .map(|(id, m)| Member {
+                id: format_member_id(id),
+                name: m.name,
+                peer_urls: m.peer_urls,
+                client_urls: m.client_urls,
+            })
+            .collect()
+    }
+
+    pub fn self_stats(&self) -> SelfStats {
+        let m = self.raft.metrics().borrow_watched().clone();
+        let state = match m.state {
+            ServerState::Leader => "StateLeader",
+            ServerState::Candidate => "StateCandidate",
+            _ => "StateFollower",
+        };
+        let since = self.leader_since.load(Ordering::Relaxed) as i64;
+        let now = time::now();
+        SelfStats {
+            name: self.name.clone(),
+            id: format_member_id(self.member_id),
+            state: state.to_string(),
+            start_time: time::rfc3339_nano(self.started_at),
+            leader_info: LeaderInfo {
+                leader: m.current_leader.map(format_member_id).unwrap_or_default(),
+                uptime: time::go_duration(if since > 0 { now - since } else { 0 }),
+                start_time: if since > 0 {
+                    time::rfc3339_nano(since)
+                } else {
+                    "0001-01-01T00:00:00Z".to_string()
+                },
+            },
+            recv_append_request_cnt: self.recv_append.load(Ordering::Relaxed),
+            recv_pkg_rate: None,
+            recv_bandwidth_rate: None,
+            send_append_request_cnt: 0,
+            send_pkg_rate: None,
+            send_bandwidth_rate: None,
+        }
+    }
+
+    pub fn leader_stats(&self) -> LeaderStats {
+        LeaderStats {
+            leader: format_member_id(self.member_id),
+            followers: BTreeMap::new(),
+        }
+    }
+
+    /// Serve one peer RPC (raw JSON in, raw JSON out).
+    pub async fn peer_rpc(&self, path: &str, body: &[u8]) -> PeerAnswer {
+        if path == paths::APPEND {
+            self.recv_append.fetch_add(1, Ordering::Relaxed);
+        }
+        peer_service::dispatch(&self.raft, path, body).await
+    }
+}
+
+fn written(
+    result: Result<crate::raft::types::ApplyResult, EtcdError>,
+    raft_index: u64,
+) -> Result<Written, EtcdError> {
+    match result?.into_result()? {
+        Some(event) => Ok(Written { event, raft_index }),
+        None => Err(internal("received response with no Event/Watcher")),
+    }
+}
+
+/// The leader's peer URL, if we know a leader other than ourselves.
+fn leader_base(id: Option<u64>, node: Option<&MemberInfo>, me: u64) -> Option<String> {
+    match (id, node) {
+        (Some(id), Some(n)) if id != me => n.peer_urls.first().cloned(),
+        _ => None,
+    }
+}
+
+pub fn data_dir_exists(dir: &Path) -> bool {
+    identity::member_dir(dir).join("identity.json").exists()
+}

@@ -1,0 +1,270 @@
+//! `/v2/keys`: reads, writes, long-poll and stream watches (etcd: v2http/client.go
+//! `keysHandler`, `writeKeyEvent`, `handleKeyWatch`).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use etcd_common::headers::{CLUSTER_ID, ETCD_INDEX, RAFT_INDEX, RAFT_TERM};
+use etcd_common::{Action, EtcdError};
+use futures::StreamExt;
+
+use super::App;
+use super::error::error_response;
+use super::json;
+use super::params::{self, KeyRequest, MAX_FORM_SIZE, Method};
+use crate::cluster::Cluster;
+use crate::store::{Event, Watch};
+use crate::time;
+
+const PREFIX: &str = "/v2/keys";
+
+pub fn routes() -> Router<App> {
+    Router::new()
+        .route(PREFIX, any(handle))
+        .route("/v2/keys/", any(handle))
+        .route("/v2/keys/{*key}", any(handle))
+}
+
+async fn handle(State(app): State<App>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    // Go's ServeMux answers a non-canonical path with a redirect before any handler runs.
+    let raw_path = parts.uri.path();
+    let Ok(decoded) = params::unescape(raw_path, false) else {
+        return (StatusCode::BAD_REQUEST, "400 Bad Request").into_response();
+    };
+    let decoded = String::from_utf8_lossy(&decoded).into_owned();
+    let canonical = go_clean_path(&decoded);
+    if canonical != decoded {
+        return redirect(&canonical, parts.uri.query(), &parts.method);
+    }
+    let Some(method) = Method::parse(parts.method.as_str()) else {
+        return method_not_allowed();
+    };
+    let body = match axum::body::to_bytes(body, MAX_FORM_SIZE + 1).await {
+        Ok(b) => b,
+        // Longer than a form may be: parse_form reports "http: POST too large".
+        Err(_) => Bytes::from(vec![0u8; MAX_FORM_SIZE + 1]),
+    };
+    let key = decoded.get(PREFIX.len()..).unwrap_or("");
+    let mut resp = serve(&app, method, key, &parts.headers, parts.uri.query(), &body).await;
+    resp.headers_mut()
+        .insert(CLUSTER_ID, app.cluster_id_header.clone());
+    resp
+}
+
+async fn serve(
+    app: &App,
+    method: Method,
+    key: &str,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let req = match params::parse_form(method, query, content_type, body)
+        .and_then(|form| KeyRequest::parse(method, key, &form))
+    {
+        Ok(r) => r,
+        Err(e) => return error_response(&e),
+    };
+    let cluster = &app.cluster;
+    match method {
+        Method::Get | Method::Head => {
+            if req.wait {
+                return watch(app, &req);
+            }
+            if req.quorum
+                && let Err(e) = cluster.linearize().await
+            {
+                return error_response(&e);
+            }
+            let result = cluster
+                .store()
+                .get(&req.key, req.recursive, req.sorted, time::now());
+            match result {
+                Ok(event) => {
+                    let mut resp = event_response(cluster, &event, cluster.raft_index(), false);
+                    if method == Method::Head {
+                        *resp.body_mut() = Body::empty();
+                    }
+                    resp
+                }
+                Err(e) => error_response(&e),
+            }
+        }
+        Method::Put | Method::Post | Method::Delete => {
+            let Some(cmd) = req.to_command(time::now()) else {
+                return error_response(&EtcdError::request(
+                    etcd_common::ErrorCode::RaftInternal,
+                    "not a write",
+                ));
+            };
+            match cluster.propose(cmd).await {
+                Ok(w) => event_response(cluster, &w.event, w.raft_index, req.no_value_on_success),
+                Err(e) => error_response(&e),
+            }
+        }
+    }
+}
+
+/// etcd: `writeKeyEvent`.
+fn event_response(cluster: &Cluster, e: &Event, raft_index: u64, no_value: bool) -> Response {
+    let mut body = e.to_response();
+    if no_value
+        && matches!(
+            e.action,
+            Action::Set | Action::CompareAndSwap | Action::Create | Action::Update
+        )
+    {
+        body.node = None;
+        body.prev_node = None;
+    }
+    let status = if e.is_created() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = (status, json::to_line(&body)).into_response();
+    set_headers(
+        resp.headers_mut(),
+        e.etcd_index,
+        raft_index,
+        cluster.raft_term(),
+    );
+    resp
+}
+
+fn set_headers(h: &mut HeaderMap, etcd_index: u64, raft_index: u64, term: u64) {
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(ETCD_INDEX, HeaderValue::from(etcd_index));
+    h.insert(RAFT_INDEX, HeaderValue::from(raft_index));
+    h.insert(RAFT_TERM, HeaderValue::from(term));
+}
+
+/// Removes the watcher from the hub when the response body is dropped — which is how a client
+/// disconnect shows up — so abandoned long-polls never pile up.
+struct WatchGuard {
+    cluster: Arc<Cluster>,
+    id: u64,
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        self.cluster.store_mut().unwatch(self.id);
+    }
+}
+
+/// etcd: `handleKeyWatch`. Headers go out at once; each event is one JSON line; a non-stream
+/// watch ends after its first event.
+fn watch(app: &App, req: &KeyRequest) -> Response {
+    let cluster = &app.cluster;
+    let registered = cluster
+        .store_mut()
+        .watch(&req.key, req.recursive, req.stream, req.wait_index);
+    let Watch {
+        id,
+        start_index,
+        events,
+    } = match registered {
+        Ok(w) => w,
+        Err(e) => return error_response(&e),
+    };
+    let guard = WatchGuard {
+        cluster: cluster.clone(),
+        id,
+    };
+    let stream = req.stream;
+    let body = futures::stream::unfold(
+        (events, guard, false),
+        move |(mut events, guard, done)| async move {
+            if done {
+                return None;
+            }
+            let e = events.recv().await?;
+            let line = Bytes::from(json::to_line(&e.to_response()));
+            Some((Ok::<_, std::io::Error>(line), (events, guard, !stream)))
+        },
+    )
+    .take_until(app.shutdown.clone().cancelled_owned());
+    let mut resp = Response::new(Body::from_stream(body));
+    set_headers(
+        resp.headers_mut(),
+        start_index,
+        cluster.raft_index(),
+        cluster.raft_term(),
+    );
+    resp
+}
+
+/// Go's `cleanPath` for request paths: `path.Clean`, keeping a trailing slash.
+fn go_clean_path(p: &str) -> String {
+    if p.is_empty() {
+        return "/".to_string();
+    }
+    let mut np = crate::store::path::clean(p);
+    if p.ends_with('/') && np != "/" {
+        np.push('/');
+    }
+    np
+}
+
+fn redirect(to: &str, query: Option<&str>, method: &axum::http::Method) -> Response {
+    let location = match query {
+        Some(q) => format!("{to}?{q}"),
+        None => to.to_string(),
+    };
+    let body = if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        format!(
+            "<a href=\"{}\">Moved Permanently</a>.\n\n",
+            html_escape(&location)
+        )
+    } else {
+        String::new()
+    };
+    let mut resp = (StatusCode::MOVED_PERMANENTLY, body).into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    resp
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+/// Go's `http.Error(w, "Method Not Allowed", 405)` with etcd's `Allow` list.
+pub fn method_not_allowed() -> Response {
+    let mut resp = (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n").into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::ALLOW,
+        HeaderValue::from_static("HEAD,GET,PUT,POST,DELETE"),
+    );
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        "X-Content-Type-Options",
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}

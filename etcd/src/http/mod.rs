@@ -1,0 +1,72 @@
+//! The two HTTP faces: the client API (keys, stats, members, version, health) and the peer
+//! API (raft RPCs). Handlers talk only to [`Cluster`]; no openraft type appears here.
+
+pub mod admin;
+pub mod error;
+pub mod json;
+pub mod keys;
+pub mod params;
+pub mod peer;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::Cluster;
+
+/// What every handler gets.
+#[derive(Clone)]
+pub struct App {
+    pub cluster: Arc<Cluster>,
+    /// Cancelled on shutdown so open watches end and the server can drain.
+    pub shutdown: CancellationToken,
+    /// Our cluster id as etcd prints it, for `X-Etcd-Cluster-Id`.
+    pub cluster_id_header: HeaderValue,
+}
+
+impl App {
+    pub fn new(cluster: Arc<Cluster>, shutdown: CancellationToken) -> App {
+        let cluster_id_header = HeaderValue::from_str(&format!("{:x}", cluster.cluster_id))
+            .unwrap_or(HeaderValue::from_static("0"));
+        App {
+            cluster,
+            shutdown,
+            cluster_id_header,
+        }
+    }
+}
+
+/// The client-facing router.
+pub fn client_router(app: App) -> Router {
+    Router::new()
+        .merge(keys::routes())
+        .merge(admin::routes())
+        .layer(middleware::from_fn(cors))
+        .with_state(app)
+}
+
+/// The peer-facing router.
+pub fn peer_router(app: App) -> Router {
+    peer::routes().with_state(app)
+}
+
+/// etcd answers every client request with these CORS headers.
+async fn cors(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        "Access-Control-Allow-Headers",
+        HeaderValue::from_static("accept, content-type, authorization"),
+    );
+    h.insert(
+        "Access-Control-Allow-Methods",
+        HeaderValue::from_static("POST, GET, OPTIONS, PUT, DELETE"),
+    );
+    h.insert("Access-Control-Allow-Origin", HeaderValue::from_static("*"));
+    resp
+}

@@ -1,0 +1,89 @@
+//! Wiring: open the member's data, start raft, bind the client and peer listeners, serve until
+//! SIGTERM or SIGINT, then drain and stop raft.
+
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::cluster::Cluster;
+use crate::config::{Config, host_port};
+use crate::http::{self, App};
+
+/// How long open connections (watches included) get to finish after a shutdown signal.
+const DRAIN: Duration = Duration::from_secs(3);
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Bind first: a port in use is reported before anything is written to the data dir.
+    let client_listeners = bind_all(&config.listen_client_urls).await?;
+    let peer_listeners = bind_all(&config.listen_peer_urls).await?;
+
+    std::fs::create_dir_all(&config.data_dir)?;
+    let cluster = Cluster::start(&config).await?;
+    cluster
+        .wait_ready(Duration::from_millis(config.election_timeout_ms * 5))
+        .await;
+    tracing::info!(
+        name = %cluster.name,
+        member = format!("{:x}", cluster.member_id),
+        cluster = format!("{:x}", cluster.cluster_id),
+        "ready to serve client requests on {}",
+        config.listen_client_urls.join(",")
+    );
+
+    let shutdown = CancellationToken::new();
+    let app = App::new(cluster.clone(), shutdown.clone());
+    let mut servers = tokio::task::JoinSet::new();
+    for (listeners, router) in [
+        (client_listeners, http::client_router(app.clone())),
+        (peer_listeners, http::peer_router(app.clone())),
+    ] {
+        for l in listeners {
+            let router = router.clone();
+            let token = shutdown.clone();
+            servers.spawn(async move {
+                axum::serve(l, router)
+                    .with_graceful_shutdown(token.cancelled_owned())
+                    .await
+            });
+        }
+    }
+
+    wait_for_signal().await;
+    tracing::info!("received signal; shutting down");
+    shutdown.cancel();
+    let _ = tokio::time::timeout(DRAIN, async {
+        while servers.join_next().await.is_some() {}
+    })
+    .await;
+    cluster.shutdown().await;
+    Ok(())
+}
+
+async fn bind_all(urls: &[String]) -> anyhow::Result<Vec<TcpListener>> {
+    let mut out = Vec::new();
+    for u in urls {
+        let addr = host_port(u).map_err(anyhow::Error::msg)?;
+        let l = TcpListener::bind(&addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("listen tcp {addr}: bind: {e}"))?;
+        out.push(l);
+    }
+    Ok(out)
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        // Without signal handlers we can only serve until killed.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
