@@ -18,12 +18,16 @@ use tokio::time::Instant;
 use crate::config::{ClusterState, Config};
 use crate::identity::{self, Identity};
 use crate::raft::log_store::LogStore;
+use crate::raft::membership::{self, MemberOp, MemberOpError};
 use crate::raft::network::{NetworkFactory, PeerClient, PeerError, paths};
-use crate::raft::peer_service::{self, PeerAnswer, ProposeReply, PublishRequest, ReadIndexReply};
+use crate::raft::peer_service::{
+    self, ClusterInfo, MemberOpReply, PeerAnswer, ProposeReply, ReadIndexReply,
+};
 use crate::raft::state_machine::{Shared, StateMachine};
 use crate::raft::types::{MemberInfo, Raft, TypeConfig};
 use crate::store::{Command, Event, Op, Store};
 use crate::time::{self, UnixNanos};
+use tokio_util::sync::CancellationToken;
 
 /// A write that was committed and applied.
 pub struct Written {
@@ -54,7 +58,10 @@ pub struct Cluster {
     leader_since: AtomicU64,
     recv_append: AtomicU64,
     advertise_client_urls: Vec<String>,
-    peer_urls: Vec<String>,
+    token: String,
+    /// Cancelled when this member has been removed from the cluster; the server then exits,
+    /// as etcd does.
+    pub removed: CancellationToken,
 }
 
 fn internal(cause: impl Into<String>) -> EtcdError {
@@ -76,6 +83,9 @@ impl Cluster {
         let mut initial_members = BTreeMap::new();
         let identity = match existing {
             Some(id) => id,
+            None if config.initial_cluster_state == ClusterState::Existing => {
+                join_existing(config).await?
+            }
             None => {
                 for (name, urls) in &config.initial_cluster {
                     let id = identity::member_id(urls, &config.initial_cluster_token, None);
@@ -121,7 +131,7 @@ impl Cluster {
             .map_err(io::Error::other)??;
         let sm = StateMachine::open(&dir).await?;
         let shared = sm.shared();
-        let peers = PeerClient::new(identity.cluster_id);
+        let peers = PeerClient::new(identity.cluster_id, identity.member_id);
         let raft = Raft::new(
             identity.member_id,
             Arc::new(raft_config),
@@ -148,17 +158,19 @@ impl Cluster {
             name: identity.name,
             raft,
             shared,
-            peers,
             request_timeout: Duration::from_secs(5) + 2 * election,
             started_at: time::now(),
             leader_since: AtomicU64::new(0),
             recv_append: AtomicU64::new(0),
             advertise_client_urls: config.advertise_client_urls.clone(),
-            peer_urls: config.initial_advertise_peer_urls.clone(),
+            token: config.initial_cluster_token.clone(),
+            removed: peers.removed.clone(),
+            peers,
         });
         tokio::spawn(cluster.clone().publish_attributes());
         tokio::spawn(cluster.clone().expire_ticker());
         tokio::spawn(cluster.clone().track_leadership());
+        tokio::spawn(cluster.clone().promote_learners());
         Ok(cluster)
     }
 
@@ -328,67 +340,90 @@ impl Cluster {
     /// Record our name and client URLs in the membership once a leader exists (etcd publishes
     /// its attributes the same way after start).
     async fn publish_attributes(self: Arc<Self>) {
-        let info = MemberInfo {
-            name: self.name.clone(),
-            peer_urls: self.peer_urls.clone(),
-            client_urls: self.advertise_client_urls.clone(),
-        };
         for attempt in 0u32.. {
-            if self.raft.metrics().borrow_watched().state == ServerState::Shutdown {
+            if self.is_shut_down() {
                 return;
             }
             let current = self.shared.members().get(&self.member_id).cloned();
-            if current
-                .as_ref()
-                .is_some_and(|c| c.name == info.name && c.client_urls == info.client_urls)
-            {
+            let published = current.as_ref().is_some_and(|c| {
+                c.name == self.name && c.client_urls == self.advertise_client_urls
+            });
+            if published {
                 return;
             }
-            let req = PublishRequest {
-                id: self.member_id,
-                info: MemberInfo {
-                    peer_urls: current
-                        .map(|c| c.peer_urls)
-                        .unwrap_or(info.peer_urls.clone()),
-                    ..info.clone()
-                },
-            };
-            let leader = self.raft.metrics().borrow_watched().current_leader;
-            let done = match leader {
-                Some(l) if l == self.member_id => self
-                    .raft
-                    .change_membership(
-                        openraft::ChangeMembers::SetNodes([(req.id, req.info.clone())].into()),
-                        true,
-                    )
-                    .await
-                    .is_ok(),
-                Some(l) => match self
-                    .shared
-                    .members()
-                    .get(&l)
-                    .and_then(|m| m.peer_urls.first().cloned())
-                {
-                    Some(base) => matches!(
-                        self.peers
-                            .call::<_, Result<(), String>>(
-                                &base,
-                                paths::PUBLISH,
-                                &req,
-                                Duration::from_secs(5)
-                            )
-                            .await,
-                        Ok(Ok(()))
-                    ),
-                    None => false,
-                },
-                None => false,
-            };
-            if done {
-                continue;
+            if let Some(c) = current {
+                let info = MemberInfo {
+                    name: self.name.clone(),
+                    client_urls: self.advertise_client_urls.clone(),
+                    peer_urls: c.peer_urls,
+                };
+                let op = MemberOp::Publish {
+                    id: self.member_id,
+                    info,
+                };
+                if self.member_op(op).await.is_ok() {
+                    continue;
+                }
             }
             let backoff = 50u64.saturating_mul(1 << attempt.min(5));
             tokio::time::sleep(Duration::from_millis(backoff)).await;
+        }
+    }
+
+    /// On the leader, turn caught-up learners (members added through the API) into voters.
+    async fn promote_learners(self: Arc<Self>) {
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        loop {
+            tick.tick().await;
+            if self.is_shut_down() {
+                return;
+            }
+            if self.is_leader() {
+                membership::promote_caught_up_learners(&self.raft, 64).await;
+            }
+        }
+    }
+
+    fn is_shut_down(&self) -> bool {
+        self.raft.metrics().borrow_watched().state == ServerState::Shutdown
+    }
+
+    /// Run a members-API change on the leader (here, or forwarded to it).
+    pub async fn member_op(&self, op: MemberOp) -> MemberOpReply {
+        let deadline = Instant::now() + self.request_timeout;
+        loop {
+            if Instant::now() >= deadline {
+                return Err(MemberOpError::Internal(
+                    "etcdserver: request timed out".to_string(),
+                ));
+            }
+            let leader = self.leader_id();
+            match leader {
+                Some(l) if l == self.member_id => {
+                    return membership::execute(&self.raft, &self.token, op).await;
+                }
+                Some(l) => {
+                    let base = self
+                        .shared
+                        .members()
+                        .get(&l)
+                        .and_then(|m| m.peer_urls.first().cloned());
+                    if let Some(base) = base {
+                        let remaining = deadline.saturating_duration_since(Instant::now());
+                        match self
+                            .peers
+                            .call::<_, MemberOpReply>(&base, paths::MEMBERS, &op, remaining)
+                            .await
+                        {
+                            Ok(reply) => return reply,
+                            Err(PeerError::Unreachable(_)) => {}
+                            Err(e) => return Err(MemberOpError::Internal(e.to_string())),
+                        }
+                    }
+                }
+                None => {}
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -396,12 +431,23 @@ impl Cluster {
     async fn track_leadership(self: Arc<Self>) {
         let mut rx = self.raft.metrics();
         let mut was_leader = false;
+        let mut was_member = false;
         loop {
             let is_leader = {
                 let m = rx.borrow_and_update();
                 if m.state == ServerState::Shutdown {
                     return;
                 }
+                let member = m
+                    .membership_config
+                    .membership()
+                    .get_node(&self.member_id)
+                    .is_some();
+                if was_member && !member {
+                    tracing::warn!("the member has been permanently removed from the cluster");
+                    self.removed.cancel();
+                }
+                was_member |= member;
                 m.current_leader.is_some()
             };
             if is_leader && !was_leader {
@@ -479,12 +525,18 @@ impl Cluster {
         }
     }
 
+    /// Whether `id` is (still) part of the cluster as this member knows it.
+    pub fn knows_member(&self, id: u64) -> bool {
+        let members = self.shared.members();
+        members.is_empty() || members.contains_key(&id)
+    }
+
     /// Serve one peer RPC (raw JSON in, raw JSON out).
     pub async fn peer_rpc(&self, path: &str, body: &[u8]) -> PeerAnswer {
         if path == paths::APPEND {
             self.recv_append.fetch_add(1, Ordering::Relaxed);
         }
-        peer_service::dispatch(&self.raft, path, body).await
+        peer_service::dispatch(&self.raft, self.cluster_id, &self.token, path, body).await
     }
 }
 
@@ -504,6 +556,58 @@ fn leader_base(id: Option<u64>, node: Option<&MemberInfo>, me: u64) -> Option<St
         (Some(id), Some(n)) if id != me => n.peer_urls.first().cloned(),
         _ => None,
     }
+}
+
+/// A member started with `--initial-cluster-state existing` learns its id (assigned by
+/// `member add`) and the cluster id from the other members listed in `--initial-cluster`.
+async fn join_existing(config: &Config) -> Result<Identity, StartError> {
+    let mine: std::collections::BTreeSet<&String> =
+        config.initial_advertise_peer_urls.iter().collect();
+    let others: Vec<&String> = config
+        .initial_cluster
+        .values()
+        .flatten()
+        .filter(|u| !mine.contains(u))
+        .collect();
+    let client = PeerClient::new(0, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last_error = String::from("no other members in --initial-cluster");
+    while Instant::now() < deadline {
+        for base in &others {
+            match client
+                .call::<_, ClusterInfo>(base, paths::CLUSTER, &(), Duration::from_secs(2))
+                .await
+            {
+                Ok(info) => {
+                    let found = info.members.iter().find(|(_, m)| {
+                        let theirs: std::collections::BTreeSet<&String> =
+                            m.peer_urls.iter().collect();
+                        theirs == mine
+                    });
+                    match found {
+                        Some((id, _)) => {
+                            return Ok(Identity {
+                                member_id: *id,
+                                cluster_id: info.cluster_id,
+                                name: config.name.clone(),
+                            });
+                        }
+                        None => {
+                            last_error = format!(
+                                "member with peer URLs {} has not been added to the cluster (use `etcdctl member add` first)",
+                                config.initial_advertise_peer_urls.join(",")
+                            )
+                        }
+                    }
+                }
+                Err(e) => last_error = format!("cannot reach {base}: {e}"),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Err(StartError::Config(format!(
+        "cannot join the existing cluster: {last_error}"
+    )))
 }
 
 pub fn data_dir_exists(dir: &Path) -> bool {

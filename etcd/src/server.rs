@@ -20,9 +20,26 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     std::fs::create_dir_all(&config.data_dir)?;
     let cluster = Cluster::start(&config).await?;
+    let shutdown = CancellationToken::new();
+    let app = App::new(cluster.clone(), shutdown.clone());
+    let mut servers = tokio::task::JoinSet::new();
+    // Peers are served at once (elections need them); clients only once the state machine has
+    // caught up with what was committed before a restart, so no read goes back in time.
+    serve(
+        &mut servers,
+        peer_listeners,
+        http::peer_router(app.clone()),
+        &shutdown,
+    );
     cluster
         .wait_ready(Duration::from_millis(config.election_timeout_ms * 5))
         .await;
+    serve(
+        &mut servers,
+        client_listeners,
+        http::client_router(app),
+        &shutdown,
+    );
     tracing::info!(
         name = %cluster.name,
         member = format!("{:x}", cluster.member_id),
@@ -31,26 +48,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.listen_client_urls.join(",")
     );
 
-    let shutdown = CancellationToken::new();
-    let app = App::new(cluster.clone(), shutdown.clone());
-    let mut servers = tokio::task::JoinSet::new();
-    for (listeners, router) in [
-        (client_listeners, http::client_router(app.clone())),
-        (peer_listeners, http::peer_router(app.clone())),
-    ] {
-        for l in listeners {
-            let router = router.clone();
-            let token = shutdown.clone();
-            servers.spawn(async move {
-                axum::serve(l, router)
-                    .with_graceful_shutdown(token.cancelled_owned())
-                    .await
-            });
-        }
+    tokio::select! {
+        _ = wait_for_signal() => tracing::info!("received signal; shutting down"),
+        _ = cluster.removed.cancelled() => {}
     }
-
-    wait_for_signal().await;
-    tracing::info!("received signal; shutting down");
     shutdown.cancel();
     let _ = tokio::time::timeout(DRAIN, async {
         while servers.join_next().await.is_some() {}
@@ -58,6 +59,23 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .await;
     cluster.shutdown().await;
     Ok(())
+}
+
+fn serve(
+    servers: &mut tokio::task::JoinSet<std::io::Result<()>>,
+    listeners: Vec<TcpListener>,
+    router: axum::Router,
+    shutdown: &CancellationToken,
+) {
+    for l in listeners {
+        let router = router.clone();
+        let token = shutdown.clone();
+        servers.spawn(async move {
+            axum::serve(l, router)
+                .with_graceful_shutdown(token.cancelled_owned())
+                .await
+        });
+    }
 }
 
 async fn bind_all(urls: &[String]) -> anyhow::Result<Vec<TcpListener>> {

@@ -3,7 +3,9 @@
 //! members with one.
 
 use axum::Router;
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -13,7 +15,8 @@ use serde::Serialize;
 
 use super::App;
 use super::json;
-use crate::config::{CLUSTER_VERSION, VERSION};
+use crate::config::{CLUSTER_VERSION, VERSION, host_port};
+use crate::raft::membership::{MemberOp, MemberOpError};
 
 pub fn routes() -> Router<App> {
     Router::new()
@@ -22,8 +25,12 @@ pub fn routes() -> Router<App> {
         .route("/v2/stats/self", get(self_stats))
         .route("/v2/stats/store", get(store_stats))
         .route("/v2/stats/leader", get(leader_stats))
-        .route("/v2/members", get(members))
+        .route("/v2/members", get(members).post(add_member))
         .route("/v2/members/leader", get(leader))
+        .route(
+            "/v2/members/{id}",
+            axum::routing::delete(remove_member).put(update_member),
+        )
         .route("/v2/machines", get(machines))
 }
 
@@ -134,4 +141,116 @@ async fn machines(State(app): State<App>) -> Response {
         urls.join(", "),
     )
         .into_response()
+}
+
+fn message(app: &App, status: StatusCode, m: impl Into<String>) -> Response {
+    with_cluster_id(
+        app,
+        json_body(status, &serde_json::json!({"message": m.into()}), true),
+    )
+}
+
+fn member_error(app: &App, e: MemberOpError) -> Response {
+    let status = match e {
+        MemberOpError::NotFound(_) => StatusCode::NOT_FOUND,
+        MemberOpError::Conflict(_) => StatusCode::CONFLICT,
+        MemberOpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    message(app, status, e.to_string())
+}
+
+/// The `{"peerURLs":[…]}` body of POST and PUT, checked as etcd checks it.
+fn peer_urls(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Vec<String>, Response> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.split(';').next().unwrap_or("").trim() != "application/json" {
+        return Err(message(
+            app,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Bad Content-Type {ct}, accept application/json"),
+        ));
+    }
+    #[derive(serde::Deserialize)]
+    struct Req {
+        #[serde(rename = "peerURLs")]
+        peer_urls: Vec<String>,
+    }
+    let req: Req = serde_json::from_slice(body)
+        .map_err(|e| message(app, StatusCode::BAD_REQUEST, e.to_string()))?;
+    for u in &req.peer_urls {
+        host_port(u).map_err(|e| message(app, StatusCode::BAD_REQUEST, e))?;
+    }
+    if req.peer_urls.is_empty() {
+        return Err(message(app, StatusCode::BAD_REQUEST, "peerURLs is empty"));
+    }
+    Ok(req.peer_urls)
+}
+
+fn member_id(app: &App, id: &str) -> Result<u64, Response> {
+    etcd_common::stats::parse_member_id(id)
+        .ok_or_else(|| message(app, StatusCode::NOT_FOUND, format!("No such member: {id}")))
+}
+
+async fn add_member(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let urls = match peer_urls(&app, &headers, &body) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let op = MemberOp::Add {
+        peer_urls: urls,
+        now_unix: crate::time::now() / crate::time::NANOS_PER_SECOND,
+    };
+    match app.cluster.member_op(op).await {
+        Ok(Some((id, info))) => {
+            let m = etcd_common::Member {
+                id: etcd_common::stats::format_member_id(id),
+                name: info.name,
+                peer_urls: info.peer_urls,
+                client_urls: info.client_urls,
+            };
+            with_cluster_id(&app, json_body(StatusCode::CREATED, &m, true))
+        }
+        Ok(None) => message(&app, StatusCode::INTERNAL_SERVER_ERROR, "no member"),
+        Err(e) => member_error(&app, e),
+    }
+}
+
+async fn remove_member(State(app): State<App>, Path(id): Path<String>) -> Response {
+    let id = match member_id(&app, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    match app.cluster.member_op(MemberOp::Remove { id }).await {
+        Ok(_) => with_cluster_id(&app, StatusCode::NO_CONTENT.into_response()),
+        Err(e) => member_error(&app, e),
+    }
+}
+
+async fn update_member(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let id = match member_id(&app, &id) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let urls = match peer_urls(&app, &headers, &body) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    match app
+        .cluster
+        .member_op(MemberOp::Update {
+            id,
+            peer_urls: urls,
+        })
+        .await
+    {
+        Ok(_) => with_cluster_id(&app, StatusCode::NO_CONTENT.into_response()),
+        Err(e) => member_error(&app, e),
+    }
 }

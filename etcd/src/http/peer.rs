@@ -10,6 +10,7 @@ use axum::routing::post;
 use etcd_common::headers::CLUSTER_ID;
 
 use super::App;
+use crate::raft::network::{FROM, paths};
 use crate::raft::peer_service::PeerAnswer;
 
 pub fn routes() -> Router<App> {
@@ -33,6 +34,21 @@ async fn rpc(
             .into_response();
     }
     let path = format!("/raft/{rpc}");
+    // A removed member that campaigns learns here that it is gone (etcd answers 410 too).
+    let from = headers
+        .get(FROM)
+        .and_then(|v| v.to_str().ok())
+        .and_then(etcd_common::stats::parse_member_id);
+    if path == paths::VOTE
+        && let Some(from) = from
+        && !app.cluster.knows_member(from)
+    {
+        return (
+            StatusCode::GONE,
+            "the member has been permanently removed from the cluster",
+        )
+            .into_response();
+    }
     match app.cluster.peer_rpc(&path, &body).await {
         PeerAnswer::Ok(bytes) => (
             [(axum::http::header::CONTENT_TYPE, "application/json")],

@@ -3,6 +3,7 @@
 //! Nothing outside this module and `cluster.rs` names an openraft type.
 
 pub mod log_store;
+pub mod membership;
 pub mod network;
 pub mod peer_service;
 pub mod state_machine;

@@ -21,6 +21,10 @@ use super::types::{
     TypeConfig, Vote, VoteRequest, VoteResponse,
 };
 use etcd_common::headers::CLUSTER_ID;
+use tokio_util::sync::CancellationToken;
+
+/// Header naming the sending member on peer requests.
+pub const FROM: &str = "X-Etcd-From";
 
 /// Paths of the peer API (served by `http/peer.rs`).
 pub mod paths {
@@ -30,7 +34,8 @@ pub mod paths {
     pub const TRANSFER_LEADER: &str = "/raft/transfer-leader";
     pub const PROPOSE: &str = "/raft/propose";
     pub const READ_INDEX: &str = "/raft/read-index";
-    pub const PUBLISH: &str = "/raft/publish";
+    pub const MEMBERS: &str = "/raft/members";
+    pub const CLUSTER: &str = "/raft/cluster";
 }
 
 /// Why a peer call failed, for the callers outside openraft's own replication.
@@ -47,11 +52,16 @@ pub enum PeerError {
 #[derive(Clone)]
 pub struct PeerClient {
     http: reqwest::Client,
-    cluster_id: String,
+    /// `None` before we know which cluster we belong to (a joining member asking around).
+    cluster_id: Option<String>,
+    /// Our member id, so a peer can tell a removed member that it is gone.
+    from: Option<String>,
+    /// Cancelled when a peer answers 410 Gone: this member was removed from the cluster.
+    pub removed: CancellationToken,
 }
 
 impl PeerClient {
-    pub fn new(cluster_id: u64) -> PeerClient {
+    pub fn new(cluster_id: u64, member_id: u64) -> PeerClient {
         let http = reqwest::Client::builder()
             .no_proxy()
             .pool_idle_timeout(Duration::from_secs(90))
@@ -60,7 +70,9 @@ impl PeerClient {
             .unwrap_or_default();
         PeerClient {
             http,
-            cluster_id: format!("{cluster_id:x}"),
+            cluster_id: (cluster_id != 0).then(|| format!("{cluster_id:x}")),
+            from: (member_id != 0).then(|| format!("{member_id:x}")),
+            removed: CancellationToken::new(),
         }
     }
 
@@ -73,10 +85,14 @@ impl PeerClient {
         timeout: Duration,
     ) -> Result<Resp, PeerError> {
         let url = format!("{}{}", base.trim_end_matches('/'), path);
-        let resp = self
-            .http
-            .post(&url)
-            .header(CLUSTER_ID, &self.cluster_id)
+        let mut request = self.http.post(&url);
+        if let Some(id) = &self.cluster_id {
+            request = request.header(CLUSTER_ID, id);
+        }
+        if let Some(id) = &self.from {
+            request = request.header(FROM, id);
+        }
+        let resp = request
             .json(req)
             .timeout(timeout)
             .send()
@@ -89,6 +105,9 @@ impl PeerClient {
                 }
             })?;
         let status = resp.status();
+        if status == reqwest::StatusCode::GONE {
+            self.removed.cancel();
+        }
         if !status.is_success() {
             let body = resp.text().await.unwrap_or_default();
             return Err(PeerError::Other(format!(

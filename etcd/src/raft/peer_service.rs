@@ -6,9 +6,11 @@ use std::io::Cursor;
 
 use serde::{Deserialize, Serialize};
 
+use super::membership::{self, MemberOp, MemberOpError};
 use super::network::paths;
 use super::types::{ApplyResult, MemberInfo, Raft, RaftError, Snapshot};
 use crate::store::Command;
+use openraft::async_runtime::WatchReceiver;
 
 /// A write forwarded by a follower: the leader answers with the apply result and the raft
 /// index of the entry, so the follower can wait until it has applied it too.
@@ -24,12 +26,14 @@ pub struct ReadIndexReply {
     pub result: Result<u64, String>,
 }
 
-/// A member asking the leader to record its name and client URLs (etcd's attribute publish).
+/// What a joining member learns from an existing one: who is in the cluster, and its id.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct PublishRequest {
-    pub id: u64,
-    pub info: MemberInfo,
+pub struct ClusterInfo {
+    pub cluster_id: u64,
+    pub members: Vec<(u64, MemberInfo)>,
 }
+
+pub type MemberOpReply = Result<Option<(u64, MemberInfo)>, MemberOpError>;
 
 pub enum PeerAnswer {
     Ok(Vec<u8>),
@@ -53,7 +57,13 @@ macro_rules! decode {
     };
 }
 
-pub async fn dispatch(raft: &Raft, path: &str, body: &[u8]) -> PeerAnswer {
+pub async fn dispatch(
+    raft: &Raft,
+    cluster_id: u64,
+    token: &str,
+    path: &str,
+    body: &[u8],
+) -> PeerAnswer {
     match path {
         paths::APPEND => encode(&raft.append_entries(decode!(body)).await),
         paths::VOTE => encode(&raft.vote(decode!(body)).await),
@@ -98,17 +108,23 @@ pub async fn dispatch(raft: &Raft, path: &str, body: &[u8]) -> PeerAnswer {
                 .map_err(|e| e.to_string());
             encode(&ReadIndexReply { result })
         }
-        paths::PUBLISH => {
-            let req: PublishRequest = decode!(body);
-            let res = raft
-                .change_membership(
-                    openraft::ChangeMembers::SetNodes([(req.id, req.info)].into()),
-                    true,
-                )
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string());
-            encode(&res)
+        paths::MEMBERS => {
+            let op: MemberOp = decode!(body);
+            let reply: MemberOpReply = membership::execute(raft, token, op).await;
+            encode(&reply)
+        }
+        paths::CLUSTER => {
+            let members = raft
+                .metrics()
+                .borrow_watched()
+                .membership_config
+                .nodes()
+                .map(|(id, n)| (*id, n.clone()))
+                .collect();
+            encode(&ClusterInfo {
+                cluster_id,
+                members,
+            })
         }
         _ => PeerAnswer::NotFound,
     }
