@@ -160,14 +160,16 @@ fn member_error(app: &App, e: MemberOpError) -> Response {
 }
 
 /// The `{"peerURLs":[…]}` body of POST and PUT, checked as etcd checks it.
-fn peer_urls(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Vec<String>, Response> {
+/// A members-API refusal: the status and the `message` text.
+type Refusal = (StatusCode, String);
+
+fn peer_urls(headers: &HeaderMap, body: &[u8]) -> Result<Vec<String>, Refusal> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if ct.split(';').next().unwrap_or("").trim() != "application/json" {
-        return Err(message(
-            app,
+        return Err((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("Bad Content-Type {ct}, accept application/json"),
         ));
@@ -177,26 +179,26 @@ fn peer_urls(app: &App, headers: &HeaderMap, body: &[u8]) -> Result<Vec<String>,
         #[serde(rename = "peerURLs")]
         peer_urls: Vec<String>,
     }
-    let req: Req = serde_json::from_slice(body)
-        .map_err(|e| message(app, StatusCode::BAD_REQUEST, e.to_string()))?;
+    let req: Req =
+        serde_json::from_slice(body).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))?;
     for u in &req.peer_urls {
-        host_port(u).map_err(|e| message(app, StatusCode::BAD_REQUEST, e))?;
+        host_port(u).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
     }
     if req.peer_urls.is_empty() {
-        return Err(message(app, StatusCode::BAD_REQUEST, "peerURLs is empty"));
+        return Err((StatusCode::BAD_REQUEST, "peerURLs is empty".to_string()));
     }
     Ok(req.peer_urls)
 }
 
-fn member_id(app: &App, id: &str) -> Result<u64, Response> {
+fn member_id(id: &str) -> Result<u64, Refusal> {
     etcd_common::stats::parse_member_id(id)
-        .ok_or_else(|| message(app, StatusCode::NOT_FOUND, format!("No such member: {id}")))
+        .ok_or_else(|| (StatusCode::NOT_FOUND, format!("No such member: {id}")))
 }
 
 async fn add_member(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
-    let urls = match peer_urls(&app, &headers, &body) {
+    let urls = match peer_urls(&headers, &body) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err((status, m)) => return message(&app, status, m),
     };
     let op = MemberOp::Add {
         peer_urls: urls,
@@ -218,9 +220,9 @@ async fn add_member(State(app): State<App>, headers: HeaderMap, body: Bytes) -> 
 }
 
 async fn remove_member(State(app): State<App>, Path(id): Path<String>) -> Response {
-    let id = match member_id(&app, &id) {
+    let id = match member_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err((status, m)) => return message(&app, status, m),
     };
     match app.cluster.member_op(MemberOp::Remove { id }).await {
         Ok(_) => with_cluster_id(&app, StatusCode::NO_CONTENT.into_response()),
@@ -234,13 +236,13 @@ async fn update_member(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let id = match member_id(&app, &id) {
+    let id = match member_id(&id) {
         Ok(id) => id,
-        Err(r) => return r,
+        Err((status, m)) => return message(&app, status, m),
     };
-    let urls = match peer_urls(&app, &headers, &body) {
+    let urls = match peer_urls(&headers, &body) {
         Ok(u) => u,
-        Err(r) => return r,
+        Err((status, m)) => return message(&app, status, m),
     };
     match app
         .cluster
