@@ -512,16 +512,39 @@ impl Cluster {
             recv_append_request_cnt: self.recv_append.load(Ordering::Relaxed),
             recv_pkg_rate: None,
             recv_bandwidth_rate: None,
-            send_append_request_cnt: 0,
+            send_append_request_cnt: if m.state == ServerState::Leader {
+                self.peers.stats.lock().map(|s| s.sent_appends).unwrap_or(0)
+            } else {
+                0
+            },
             send_pkg_rate: None,
             send_bandwidth_rate: None,
         }
     }
 
     pub fn leader_stats(&self) -> LeaderStats {
+        let members = self.shared.members();
+        let followers = self
+            .peers
+            .stats
+            .lock()
+            .map(|s| {
+                s.followers
+                    .iter()
+                    .filter(|(id, _)| members.contains_key(id) && **id != self.member_id)
+                    .map(|(id, f)| {
+                        let mut f = f.clone();
+                        if f.counts.success == 0 {
+                            f.latency.minimum = 0.0;
+                        }
+                        (format_member_id(*id), f)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         LeaderStats {
             leader: format_member_id(self.member_id),
-            followers: BTreeMap::new(),
+            followers,
         }
     }
 

@@ -130,12 +130,14 @@ async fn leader(State(app): State<App>) -> Response {
 }
 
 async fn machines(State(app): State<App>) -> Response {
-    let urls: Vec<String> = app
+    let mut urls: Vec<String> = app
         .cluster
         .members()
         .into_iter()
         .flat_map(|m| m.client_urls)
         .collect();
+    // etcd sorts them (membership.RaftCluster.ClientURLs).
+    urls.sort();
     (
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
         urls.join(", "),

@@ -5,7 +5,9 @@
 //! `HTTP_PROXY` in the environment cannot reroute raft traffic. Every request carries our
 //! cluster id; a peer of another cluster refuses it (see `http/peer.rs`).
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use openraft::OptionalSend;
@@ -21,6 +23,7 @@ use super::types::{
     TypeConfig, Vote, VoteRequest, VoteResponse,
 };
 use etcd_common::headers::CLUSTER_ID;
+use etcd_common::stats::{FollowerStats, LatencyStats};
 use tokio_util::sync::CancellationToken;
 
 /// Header naming the sending member on peer requests.
@@ -58,6 +61,47 @@ pub struct PeerClient {
     from: Option<String>,
     /// Cancelled when a peer answers 410 Gone: this member was removed from the cluster.
     pub removed: CancellationToken,
+    /// Append-entries outcomes per follower, for `/v2/stats/leader` and `/v2/stats/self`.
+    pub stats: Arc<Mutex<ReplicationStats>>,
+}
+
+/// etcd's leader-side view of its followers (etcd: v2stats/leader.go).
+#[derive(Debug, Default)]
+pub struct ReplicationStats {
+    pub sent_appends: u64,
+    pub followers: BTreeMap<u64, FollowerStats>,
+}
+
+impl ReplicationStats {
+    fn record(&mut self, target: u64, elapsed: Option<Duration>) {
+        self.sent_appends += 1;
+        let f = self
+            .followers
+            .entry(target)
+            .or_insert_with(|| FollowerStats {
+                latency: LatencyStats {
+                    minimum: f64::MAX,
+                    ..LatencyStats::default()
+                },
+                ..FollowerStats::default()
+            });
+        let Some(d) = elapsed else {
+            f.counts.fail += 1;
+            return;
+        };
+        let n = f.counts.success as f64;
+        let l = &mut f.latency;
+        let total = n * l.average;
+        let total_sq = n * (l.standard_deviation.powi(2) + l.average.powi(2));
+        f.counts.success += 1;
+        let n = f.counts.success as f64;
+        l.current = d.as_secs_f64() * 1000.0;
+        l.maximum = l.maximum.max(l.current);
+        l.minimum = l.minimum.min(l.current);
+        l.average = (total + l.current) / n;
+        let avg_sq = (total_sq + l.current * l.current) / n;
+        l.standard_deviation = (avg_sq - l.average * l.average).max(0.0).sqrt();
+    }
 }
 
 impl PeerClient {
@@ -73,6 +117,7 @@ impl PeerClient {
             cluster_id: (cluster_id != 0).then(|| format!("{cluster_id:x}")),
             from: (member_id != 0).then(|| format!("{member_id:x}")),
             removed: CancellationToken::new(),
+            stats: Arc::new(Mutex::new(ReplicationStats::default())),
         }
     }
 
@@ -134,8 +179,9 @@ impl NetworkFactory {
 impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
     type Network = PeerConnection;
 
-    async fn new_client(&mut self, _target: u64, node: &MemberInfo) -> PeerConnection {
+    async fn new_client(&mut self, target: u64, node: &MemberInfo) -> PeerConnection {
         PeerConnection {
+            target,
             client: self.client.clone(),
             base: node.peer_urls.first().cloned().unwrap_or_default(),
         }
@@ -143,6 +189,7 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
 }
 
 pub struct PeerConnection {
+    target: u64,
     client: PeerClient,
     base: String,
 }
@@ -178,7 +225,13 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         req: AppendEntriesRequest,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse, RpcError> {
-        self.rpc(paths::APPEND, &req, &option).await
+        let started = std::time::Instant::now();
+        let res = self.rpc(paths::APPEND, &req, &option).await;
+        let ok = res.is_ok().then(|| started.elapsed());
+        if let Ok(mut stats) = self.client.stats.lock() {
+            stats.record(self.target, ok);
+        }
+        res
     }
 
     async fn vote(
