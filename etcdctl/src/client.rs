@@ -265,13 +265,9 @@ impl Client {
         self.wait_index.take()
     }
 
-    /// A deadline `--total-timeout` from now (None when it is zero, i.e. unlimited).
+    /// A deadline `--total-timeout` from now (Go's context.WithTimeout: zero expires at once).
     pub fn total_deadline(&self) -> Option<Instant> {
-        if self.total_timeout.is_zero() {
-            None
-        } else {
-            Some(Instant::now() + self.total_timeout)
-        }
+        Some(Instant::now() + self.total_timeout)
     }
 
     /// etcd: client.go httpClusterClient.Do — try each endpoint starting from the pinned one.
