@@ -12,6 +12,7 @@
 
 pub mod cluster;
 pub mod config;
+pub mod discovery;
 pub mod http;
 pub mod identity;
 pub mod raft;

@@ -13,11 +13,17 @@ use crate::http::{self, App};
 /// How long open connections (watches included) get to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(3);
 
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub async fn run(mut config: Config) -> anyhow::Result<()> {
     // Bind first: a port in use is reported before anything is written to the data dir.
     let client_listeners = bind_all(&config.listen_client_urls).await?;
     let peer_listeners = bind_all(&config.listen_peer_urls).await?;
 
+    if let Some(url) = config.discovery.clone()
+        && !crate::cluster::data_dir_exists(&config.data_dir)
+    {
+        config.initial_cluster = crate::discovery::discover(&config, &url).await?;
+        config.initial_cluster_state = crate::config::ClusterState::New;
+    }
     std::fs::create_dir_all(&config.data_dir)?;
     let cluster = Cluster::start(&config).await?;
     let shutdown = CancellationToken::new();
