@@ -80,13 +80,13 @@ impl Cluster {
         std::fs::create_dir_all(&dir)?;
         let existing = identity::load(&dir)?;
         let fresh = existing.is_none();
-        let mut initial_members = BTreeMap::new();
         let identity = match existing {
             Some(id) => id,
             None if config.initial_cluster_state == ClusterState::Existing => {
                 join_existing(config).await?
             }
             None => {
+                let mut initial_members: BTreeMap<u64, MemberInfo> = BTreeMap::new();
                 for (name, urls) in &config.initial_cluster {
                     let id = identity::member_id(urls, &config.initial_cluster_token, None);
                     initial_members.insert(
@@ -108,6 +108,7 @@ impl Cluster {
                     member_id: me,
                     cluster_id: identity::cluster_id(&ids),
                     name: config.name.clone(),
+                    bootstrap: Some(initial_members),
                 }
             }
         };
@@ -142,13 +143,20 @@ impl Cluster {
         .await
         .map_err(|e| StartError::Raft(e.to_string()))?;
 
+        // The identity is durable before raft is initialised, and initialisation is retried
+        // on restart until the log shows it happened, so a crash in between cannot leave a
+        // member that never elects (openraft's `initialize` must run exactly once).
         if fresh {
-            if config.initial_cluster_state == ClusterState::New {
-                raft.initialize(initial_members)
-                    .await
-                    .map_err(|e| StartError::Raft(e.to_string()))?;
-            }
             identity::save(&dir, &identity)?;
+        }
+        let initialized = raft
+            .is_initialized()
+            .await
+            .map_err(|e| StartError::Raft(e.to_string()))?;
+        if let (false, Some(members)) = (initialized, identity.bootstrap.clone()) {
+            raft.initialize(members)
+                .await
+                .map_err(|e| StartError::Raft(e.to_string()))?;
         }
 
         let election = Duration::from_millis(config.election_timeout_ms);
@@ -613,6 +621,7 @@ async fn join_existing(config: &Config) -> Result<Identity, StartError> {
                                 member_id: *id,
                                 cluster_id: info.cluster_id,
                                 name: config.name.clone(),
+                                bootstrap: None,
                             });
                         }
                         None => {

@@ -47,6 +47,10 @@ pub struct Identity {
     pub member_id: u64,
     pub cluster_id: u64,
     pub name: String,
+    /// The initial members of a cluster this member bootstraps (`None` when it joined an
+    /// existing cluster): raft is initialised with them until the log shows it was.
+    #[serde(default)]
+    pub bootstrap: Option<std::collections::BTreeMap<u64, crate::raft::types::MemberInfo>>,
 }
 
 const FILE: &str = "identity.json";

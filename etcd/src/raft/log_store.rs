@@ -509,6 +509,7 @@ fn open_db(path: &Path) -> io::Result<Database> {
 /// The storage thread's loop. Requests run strictly in arrival order.
 fn run(db: Database, rx: mpsc::Receiver<Request>) {
     let mut pending: Option<Request> = None;
+    let mut deferred = Deferred::new();
     loop {
         let request = match pending.take() {
             Some(request) => request,
@@ -547,7 +548,11 @@ fn run(db: Database, rx: mpsc::Receiver<Request>) {
                         Err(_) => break,
                     }
                 }
-                let result = append_group(&db, group.iter().map(|(entries, _, _)| entries));
+                let result = append_group(
+                    &db,
+                    &mut deferred,
+                    group.iter().map(|(entries, _, _)| entries),
+                );
                 let size = group.len();
                 for (_, flushed, reply) in group {
                     flushed(clone_result(&result));
@@ -561,7 +566,20 @@ fn run(db: Database, rx: mpsc::Receiver<Request>) {
                 let _ = reply.send(log_state(&db));
             }
             Request::GetMeta { key, reply } => {
-                let _ = reply.send(get_meta_bytes(&db, key));
+                let answer = match deferred.get(key) {
+                    Some(v) => Ok(Some(v.clone())),
+                    None => get_meta_bytes(&db, key),
+                };
+                let _ = reply.send(answer);
+            }
+            Request::PutMeta {
+                key,
+                value,
+                durability: Durability::None,
+                reply,
+            } => {
+                deferred.insert(key, value);
+                let _ = reply.send(Ok(()));
             }
             Request::PutMeta {
                 key,
@@ -569,27 +587,42 @@ fn run(db: Database, rx: mpsc::Receiver<Request>) {
                 durability,
                 reply,
             } => {
-                let _ = reply.send(put_meta_bytes(&db, key, &value, durability));
+                let _ = reply.send(put_meta_bytes(&db, &mut deferred, key, &value, durability));
             }
             Request::TruncateFrom { from, reply } => {
-                let _ = reply.send(truncate_from(&db, from));
+                let _ = reply.send(truncate_from(&db, &mut deferred, from));
             }
             Request::Purge {
                 upto,
                 last_purged,
                 reply,
             } => {
-                let _ = reply.send(purge_upto(&db, upto, &last_purged));
+                let _ = reply.send(purge_upto(&db, &mut deferred, upto, &last_purged));
             }
             Request::Close { reply } => {
-                let _ = reply.send(db.close().map_err(db_err("close")));
+                let result = flush_deferred(&db, &mut deferred)
+                    .and_then(|()| db.close().map_err(db_err("close")));
+                let _ = reply.send(result);
                 return;
             }
         }
     }
+    if let Err(e) = flush_deferred(&db, &mut deferred) {
+        tracing::error!(error = %e, "raft-log: flush on drop");
+    }
     if let Err(e) = db.close() {
         tracing::error!(error = %e, "raft-log: close on drop");
     }
+}
+
+/// Make deferred metadata durable (on close, so a clean shutdown keeps the commit index).
+fn flush_deferred(db: &Database, deferred: &mut Deferred) -> io::Result<()> {
+    if deferred.is_empty() {
+        return Ok(());
+    }
+    write_txn(db, Durability::Immediate, deferred)?
+        .commit()
+        .map_err(db_err("flush deferred: commit"))
 }
 
 /// `io::Error` is not `Clone`; every member of a group commit gets its own copy.
@@ -600,15 +633,37 @@ fn clone_result(result: &io::Result<()>) -> io::Result<()> {
     }
 }
 
-fn write_txn(db: &Database, durability: Durability) -> io::Result<redb::WriteTransaction> {
+/// Metadata written with `Durability::None` (the commit index): instead of a transaction of
+/// its own per update — that would double the transactions per client write — it is kept here
+/// and folded into the next write transaction, which makes it durable as promised.
+type Deferred = std::collections::BTreeMap<&'static str, Vec<u8>>;
+
+fn write_txn(
+    db: &Database,
+    durability: Durability,
+    deferred: &mut Deferred,
+) -> io::Result<redb::WriteTransaction> {
     let mut tx = db.begin_write().map_err(db_err("begin write"))?;
     tx.set_durability(durability)
         .map_err(db_err("set durability"))?;
+    if !deferred.is_empty() {
+        let mut meta = tx
+            .open_table(META)
+            .map_err(db_err("deferred: open raft_meta"))?;
+        for (key, value) in std::mem::take(deferred) {
+            meta.insert(key, value.as_slice())
+                .map_err(db_err("deferred: insert"))?;
+        }
+    }
     Ok(tx)
 }
 
-fn append_group<'a>(db: &Database, group: impl Iterator<Item = &'a Vec<Row>>) -> io::Result<()> {
-    let tx = write_txn(db, Durability::Immediate)?;
+fn append_group<'a>(
+    db: &Database,
+    deferred: &mut Deferred,
+    group: impl Iterator<Item = &'a Vec<Row>>,
+) -> io::Result<()> {
+    let tx = write_txn(db, Durability::Immediate, deferred)?;
     {
         let mut log = tx
             .open_table(LOG)
@@ -671,11 +726,12 @@ fn get_meta_bytes(db: &Database, key: &str) -> io::Result<Option<Vec<u8>>> {
 
 fn put_meta_bytes(
     db: &Database,
+    deferred: &mut Deferred,
     key: &str,
     value: &[u8],
     durability: Durability,
 ) -> io::Result<()> {
-    let tx = write_txn(db, durability)?;
+    let tx = write_txn(db, durability, deferred)?;
     {
         let mut meta = tx
             .open_table(META)
@@ -686,8 +742,8 @@ fn put_meta_bytes(
     tx.commit().map_err(db_err("put meta: commit"))
 }
 
-fn truncate_from(db: &Database, from: u64) -> io::Result<()> {
-    let tx = write_txn(db, Durability::Immediate)?;
+fn truncate_from(db: &Database, deferred: &mut Deferred, from: u64) -> io::Result<()> {
+    let tx = write_txn(db, Durability::Immediate, deferred)?;
     {
         let mut log = tx
             .open_table(LOG)
@@ -698,8 +754,13 @@ fn truncate_from(db: &Database, from: u64) -> io::Result<()> {
     tx.commit().map_err(db_err("truncate: commit"))
 }
 
-fn purge_upto(db: &Database, upto: u64, last_purged: &[u8]) -> io::Result<()> {
-    let tx = write_txn(db, Durability::Immediate)?;
+fn purge_upto(
+    db: &Database,
+    deferred: &mut Deferred,
+    upto: u64,
+    last_purged: &[u8],
+) -> io::Result<()> {
+    let tx = write_txn(db, Durability::Immediate, deferred)?;
     {
         let mut meta = tx
             .open_table(META)
