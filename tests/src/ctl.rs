@@ -302,6 +302,22 @@ pub fn members(client_url: &str) -> Vec<MemberInfo> {
         .unwrap_or_default()
 }
 
+/// Wait (bounded) until the daemon's member list publishes a client URL: etcdctl syncs its
+/// endpoints from it before every command.
+pub fn wait_published(client_url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if members(client_url)
+            .iter()
+            .any(|m| !m.client_urls.is_empty())
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{client_url}: no member published its client URLs within 30s");
+}
+
 /// A loopback port nobody listens on (bound, then released).
 pub fn dead_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
