@@ -814,3 +814,57 @@ fn watches_survive_member_restart() {
     assert_eq!(w.interrupt(), Some(0));
     assert_eq!(ew.interrupt(), Some(0));
 }
+
+/// A `watch --forever` whose index fell out of the 1000-event history (401) resynchronises from
+/// the current index instead of failing (real etcdctl exits 4 here; a one-shot watch still does).
+#[test]
+fn watch_forever_resyncs_after_history_cleared() {
+    let (d, url) = start();
+    let c = Ctl::ours(&url);
+    let b = etcd_index(&url);
+    ok(c.run(&["set", "/h", "old"]), "old\n"); // b+1
+    for i in 0..1010 {
+        let v = i.to_string();
+        let r = d.put("/v2/keys/fill", &[("value", v.as_str())]);
+        assert!(
+            r.status == 200 || r.status == 201,
+            "fill write {i}: {}",
+            r.status
+        );
+    }
+    let after = b.to_string();
+    let o = c.run(&["watch", "--after-index", &after, "/h"]);
+    assert_eq!(o.code, 4);
+    assert!(
+        o.stderr
+            .starts_with("Error:  401: The event in requested index is outdated and cleared"),
+        "{o:?}"
+    );
+
+    let mut w = ChildGuard(Some(c.spawn(&[
+        "watch",
+        "--forever",
+        "--after-index",
+        &after,
+        "/h",
+    ])));
+    let out = LineCollector::new(w.0.as_mut().and_then(|c| c.stdout.take()).expect("stdout"));
+    // The watcher has resynchronised once it is waiting again; a write then arrives exactly once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut n = 0;
+    while out.lines().is_empty() && std::time::Instant::now() < deadline {
+        n += 1;
+        ok(
+            c.run(&["set", "/h", &format!("new{n}")]),
+            &format!("new{n}\n"),
+        );
+        out.wait_for(1, Duration::from_millis(200));
+    }
+    let lines = out.wait_for(n, Duration::from_secs(10));
+    let expected: Vec<String> = (1..=n).map(|i| format!("new{i}")).collect();
+    assert!(
+        !lines.is_empty() && expected.ends_with(&lines),
+        "after the resync only new writes are reported, once each, in order: {lines:?} (wrote {n})"
+    );
+    assert_eq!(w.interrupt(), Some(0));
+}
