@@ -193,6 +193,22 @@ impl Cluster {
         let _ = self.raft.wait_for_recovery(Some(timeout)).await;
     }
 
+    /// Whether our name and client URLs are in the replicated member list.
+    pub fn is_published(&self) -> bool {
+        self.shared
+            .members()
+            .get(&self.member_id)
+            .is_some_and(|m| m.name == self.name && m.client_urls == self.advertise_client_urls)
+    }
+
+    /// Wait until our attributes are published, as etcd does before it serves clients (so no
+    /// client ever sees a member list without this member's client URLs).
+    pub async fn wait_published(&self) {
+        while !self.is_published() && !self.is_shut_down() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     // ---- reads -------------------------------------------------------------------------
 
     pub fn store(&self) -> RwLockReadGuard<'_, Store> {
@@ -352,13 +368,10 @@ impl Cluster {
             if self.is_shut_down() {
                 return;
             }
-            let current = self.shared.members().get(&self.member_id).cloned();
-            let published = current.as_ref().is_some_and(|c| {
-                c.name == self.name && c.client_urls == self.advertise_client_urls
-            });
-            if published {
+            if self.is_published() {
                 return;
             }
+            let current = self.shared.members().get(&self.member_id).cloned();
             if let Some(c) = current {
                 let info = MemberInfo {
                     name: self.name.clone(),

@@ -40,6 +40,14 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     cluster
         .wait_ready(Duration::from_millis(config.election_timeout_ms * 5))
         .await;
+    tokio::select! {
+        _ = cluster.wait_published() => {}
+        _ = wait_for_signal() => {
+            shutdown.cancel();
+            cluster.shutdown().await;
+            return Ok(());
+        }
+    }
     serve(
         &mut servers,
         client_listeners,

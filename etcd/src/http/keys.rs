@@ -42,6 +42,10 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
     if canonical != decoded {
         return redirect(&canonical, parts.uri.query(), &parts.method);
     }
+    // CORS preflight: etcd's CORS wrapper answers OPTIONS itself with an empty 200.
+    if parts.method == axum::http::Method::OPTIONS {
+        return StatusCode::OK.into_response();
+    }
     let Some(method) = Method::parse(parts.method.as_str()) else {
         return method_not_allowed();
     };

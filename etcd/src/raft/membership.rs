@@ -70,7 +70,7 @@ pub async fn execute(
                 .any(|(_, n)| n.peer_urls.iter().any(|u| peer_urls.contains(u)));
             if taken {
                 return Err(MemberOpError::Conflict(
-                    "etcdserver: peerURL exists".to_string(),
+                    "membership: peerURL exists".to_string(),
                 ));
             }
             let id = identity::member_id(&peer_urls, token, Some(now_unix));
@@ -107,7 +107,7 @@ pub async fn execute(
             });
             if taken {
                 return Err(MemberOpError::Conflict(
-                    "etcdserver: peerURL exists".to_string(),
+                    "membership: peerURL exists".to_string(),
                 ));
             }
             let info = MemberInfo {

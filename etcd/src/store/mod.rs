@@ -556,7 +556,9 @@ impl Store {
         let curr = self.current_index;
         let node = self.lookup(&clean)?;
         if node.is_dir() {
-            return Err(EtcdError::new(ErrorCode::NotFile, clean, curr));
+            // etcd has no root check here; its "/1" namespace trims to an empty cause.
+            let cause = if clean == "/" { String::new() } else { clean };
+            return Err(EtcdError::new(ErrorCode::NotFile, cause, curr));
         }
         compare(node, prev_value, prev_index, curr)?;
         let next = curr + 1;
@@ -721,7 +723,7 @@ fn lookup_mut<'a>(
 }
 
 /// Walk to the directory `dir_path`, creating missing directories on the way with the next
-/// index (etcd: `store.walk` with `checkDir`). A file in the way is 102 Not a file.
+/// index (etcd: `store.walk` with `checkDir`). A file in the way is 104 Not a directory.
 fn ensure_dir<'a>(
     root: &'a mut TreeNode,
     dir_path: &str,
@@ -731,13 +733,13 @@ fn ensure_dir<'a>(
     for seg in path::segments(dir_path) {
         let cur_path = cur.path.clone();
         let Some(children) = cur.children_mut() else {
-            return Err(EtcdError::new(ErrorCode::NotFile, cur_path, curr));
+            return Err(EtcdError::new(ErrorCode::NotDir, cur_path, curr));
         };
         let child = children
             .entry(seg.to_string())
             .or_insert_with(|| TreeNode::new_dir(path::join(&cur_path, seg), curr + 1, None));
         if !child.is_dir() {
-            return Err(EtcdError::new(ErrorCode::NotFile, child.path.clone(), curr));
+            return Err(EtcdError::new(ErrorCode::NotDir, child.path.clone(), curr));
         }
         cur = child;
     }

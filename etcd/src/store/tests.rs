@@ -64,7 +64,7 @@ fn intermediate_dirs_are_created_and_files_block_them() {
         set(&mut s, "/a/b/c/d", "y").unwrap_err(),
         err(ErrorCode::NotDir, "/a/b/c", 1)
     );
-    // create below a file: the walk fails with 102 on the file.
+    // create below a file: the walk fails with 104 on the file too.
     let e = op(
         &mut s,
         Op::Create {
@@ -75,7 +75,7 @@ fn intermediate_dirs_are_created_and_files_block_them() {
             expire_at: None,
         },
     );
-    assert_eq!(e.unwrap_err(), err(ErrorCode::NotFile, "/a/b/c", 1));
+    assert_eq!(e.unwrap_err(), err(ErrorCode::NotDir, "/a/b/c", 1));
 }
 
 #[test]
@@ -191,7 +191,7 @@ fn in_order_keys_use_the_next_index() {
             expire_at: None,
         },
     );
-    assert_eq!(e.unwrap_err(), err(ErrorCode::NotFile, "/f", 4));
+    assert_eq!(e.unwrap_err(), err(ErrorCode::NotDir, "/f", 4));
 }
 
 #[test]
