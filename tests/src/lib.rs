@@ -9,6 +9,7 @@
 //!
 //! Every wait has a deadline; processes are killed by pid when their handle drops.
 
+pub mod cluster;
 pub mod ctl;
 
 use std::collections::HashSet;
