@@ -64,9 +64,7 @@ impl Cluster {
         self.members
             .iter()
             .map(|m| {
-                if m.pid().is_none() {
-                    return None;
-                }
+                m.pid()?;
                 try_request("GET", &m.url("/v2/stats/self"), None)
                     .ok()
                     .filter(|r| r.status == 200)
