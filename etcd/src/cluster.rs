@@ -244,17 +244,14 @@ impl Cluster {
                 let Some(f) = err.forward_to_leader() else {
                     return Err(internal(err.to_string()));
                 };
-                let Some(base) = leader_base(f.leader_id, f.leader_node.as_ref(), self.member_id)
+                let Some(answer) = self
+                    .ask_leader::<_, ReadIndexReply>(f, paths::READ_INDEX, &(), deadline)
+                    .await
                 else {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
                 let remaining = deadline.saturating_duration_since(Instant::now());
-                match self
-                    .peers
-                    .call::<_, ReadIndexReply>(&base, paths::READ_INDEX, &(), remaining)
-                    .await
-                {
+                match answer {
                     Ok(ReadIndexReply { result: Ok(index) }) => {
                         return self.wait_applied(index, remaining).await;
                     }
@@ -268,6 +265,23 @@ impl Cluster {
         tokio::time::timeout_at(deadline, work)
             .await
             .unwrap_or_else(|_| Err(timed_out()))
+    }
+
+    /// Send `req` to the leader raft named in `f`. `None` (after a short pause) while no
+    /// other leader is known, e.g. during an election: the caller retries until its deadline.
+    async fn ask_leader<Req: serde::Serialize, Rep: serde::de::DeserializeOwned>(
+        &self,
+        f: &crate::raft::types::ForwardToLeader,
+        path: &str,
+        req: &Req,
+        deadline: Instant,
+    ) -> Option<Result<Rep, PeerError>> {
+        let Some(base) = leader_base(f.leader_id, f.leader_node.as_ref(), self.member_id) else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            return None;
+        };
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        Some(self.peers.call(&base, path, req, remaining).await)
     }
 
     async fn wait_applied(&self, index: u64, timeout: Duration) -> Result<(), EtcdError> {
@@ -298,18 +312,14 @@ impl Cluster {
                 let Some(f) = err.forward_to_leader() else {
                     return Err(internal(err.to_string()));
                 };
-                let Some(base) = leader_base(f.leader_id, f.leader_node.as_ref(), self.member_id)
+                let Some(answer) = self
+                    .ask_leader::<_, ProposeReply>(f, paths::PROPOSE, &cmd, deadline)
+                    .await
                 else {
-                    // No leader yet: wait for the election, as etcd does.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
                 let remaining = deadline.saturating_duration_since(Instant::now());
-                match self
-                    .peers
-                    .call::<_, ProposeReply>(&base, paths::PROPOSE, &cmd, remaining)
-                    .await
-                {
+                match answer {
                     Ok(reply) => {
                         let w = written(
                             reply.result.map_err(|e| internal(e.to_string())),

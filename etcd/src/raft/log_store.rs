@@ -131,6 +131,7 @@ where
     }
 }
 
+/// The store reads exactly as its readers do.
 impl<C> RaftLogReader<C> for LogStore<C>
 where
     C: RaftTypeConfig,
@@ -139,11 +140,11 @@ where
         &mut self,
         range: RB,
     ) -> Result<Vec<C::Entry>, io::Error> {
-        read_entries::<C, RB>(&self.io, range).await
+        self.get_log_reader().await.try_get_log_entries(range).await
     }
 
     async fn read_vote(&mut self) -> Result<Option<VoteOf<C>>, io::Error> {
-        get_meta::<VoteOf<C>>(&self.io, KEY_VOTE).await
+        self.get_log_reader().await.read_vote().await
     }
 }
 
