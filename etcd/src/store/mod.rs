@@ -46,13 +46,39 @@ pub struct Store {
     counters: Counters,
 }
 
+/// How deep keys may nest. etcd has no limit, but a tree thousands of levels deep would
+/// overflow the stack of every recursive listing; 512 levels is far beyond any real key space.
+pub const MAX_DEPTH: usize = 512;
+
 /// The serialised form of a store, versioned so future layouts can still read old snapshots.
+///
+/// Nodes are a flat list in pre-order (every parent before its children): a nested encoding
+/// would hit the JSON parser's recursion limit on deep trees and make the snapshot unreadable.
 #[derive(Serialize, Deserialize)]
-struct SnapshotV1 {
+struct SnapshotV2<N> {
     version: u32,
-    root: TreeNode,
+    nodes: Vec<N>,
     current_index: u64,
     history: History,
+}
+
+#[derive(Serialize)]
+struct FlatNodeRef<'a> {
+    path: &'a str,
+    created_index: u64,
+    modified_index: u64,
+    expire_at: Option<UnixNanos>,
+    /// `None` for a directory.
+    value: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct FlatNode {
+    path: String,
+    created_index: u64,
+    modified_index: u64,
+    expire_at: Option<UnixNanos>,
+    value: Option<String>,
 }
 
 impl Default for Store {
@@ -275,9 +301,31 @@ impl Store {
     // ---- snapshots ---------------------------------------------------------------------
 
     pub fn to_snapshot(&self) -> Result<Vec<u8>, serde_json::Error> {
-        serde_json::to_vec(&SnapshotV1 {
-            version: 1,
-            root: self.root.clone(),
+        let mut nodes = Vec::new();
+        let mut stack: Vec<&TreeNode> = self
+            .root
+            .children()
+            .into_iter()
+            .flat_map(|c| c.values().rev())
+            .collect();
+        while let Some(n) = stack.pop() {
+            nodes.push(FlatNodeRef {
+                path: &n.path,
+                created_index: n.created_index,
+                modified_index: n.modified_index,
+                expire_at: n.expire_at,
+                value: match &n.body {
+                    Body::File(v) => Some(v),
+                    Body::Dir(_) => None,
+                },
+            });
+            if let Some(children) = n.children() {
+                stack.extend(children.values().rev());
+            }
+        }
+        serde_json::to_vec(&SnapshotV2 {
+            version: 2,
+            nodes,
             current_index: self.current_index,
             history: self.history.clone(),
         })
@@ -286,16 +334,32 @@ impl Store {
     /// Replace the whole state with a snapshot. Every watcher is dropped (their responses end
     /// and clients re-watch from their last index), as etcd does on recovery.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), serde_json::Error> {
-        let snap: SnapshotV1 = serde_json::from_slice(bytes)?;
+        let snap: SnapshotV2<FlatNode> = serde_json::from_slice(bytes)?;
+        let mut root = TreeNode::new_dir("/".to_string(), 0, None);
         let mut ttl = BTreeSet::new();
-        let mut paths = Vec::new();
-        snap.root.collect_paths_post_order(&mut paths);
-        for (p, at) in paths {
-            if let Some(at) = at {
-                ttl.insert((at, p));
+        for f in snap.nodes {
+            let (parent, name) = path::split(&f.path);
+            let name = name.to_string();
+            let children = lookup_mut(&mut root, parent, 0)
+                .ok()
+                .and_then(|p| p.children_mut())
+                .ok_or_else(|| {
+                    serde::de::Error::custom(format!("snapshot: {} before its parent", f.path))
+                })?;
+            if let Some(at) = f.expire_at {
+                ttl.insert((at, f.path.clone()));
             }
+            let node = match f.value {
+                Some(v) => TreeNode::new_file(f.path, v, f.created_index, f.expire_at),
+                None => TreeNode::new_dir(f.path, f.created_index, f.expire_at),
+            };
+            let node = TreeNode {
+                modified_index: f.modified_index,
+                ..node
+            };
+            children.insert(name, node);
         }
-        self.root = snap.root;
+        self.root = root;
         self.current_index = snap.current_index;
         self.history = snap.history;
         self.ttl = ttl;
@@ -394,6 +458,13 @@ impl Store {
         };
         if node_path == "/" {
             return Err(EtcdError::new(ErrorCode::RootReadOnly, "/", curr));
+        }
+        if path::segments(&node_path).count() > MAX_DEPTH {
+            return Err(EtcdError::new(
+                ErrorCode::InvalidField,
+                format!("key is nested more than {MAX_DEPTH} levels deep"),
+                curr,
+            ));
         }
         let expire_at = expire_at.filter(|t| *t >= MIN_EXPIRE);
         let (dir_name, name) = path::split(&node_path);
