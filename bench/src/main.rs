@@ -1,14 +1,18 @@
-//! Benchmark: our etcd against real etcd 3.4, measured in the same run on loopback.
+//! Benchmark: our etcd against real etcd 3.4 (`--enable-v2`), measured in the same run on
+//! loopback.
 //!
 //! ```sh
 //! cargo build --release -p etcd -p etcd-bench
-//! target/release/etcd-bench [--seconds 5] [--keys 100000]
+//! cargo run --release -p etcd-bench -- [--seconds 10] [--keys 100000] [--ours PATH] [--real PATH]
 //! ```
 //!
-//! For each server: writes/s with 1 and 64 concurrent clients (PUT of a 256-byte value over
-//! keep-alive HTTP/1.1), reads/s with 64 clients, resident memory after writing `--keys`
-//! distinct keys, and write throughput of a three-member cluster at 64 clients. Every loop is
-//! bounded by time and count; only processes started here are stopped, by pid.
+//! For each server, each phase on a fresh data dir and fresh loopback ports:
+//! (a) writes/s with 1 and with 64 concurrent clients (PUT `/v2/keys/bench/k<i>` of a 256-byte
+//! value over keep-alive HTTP/1.1, one connection per client), (b) reads/s with 64 clients (GET
+//! of keys written beforehand), (c) resident memory (VmRSS) after writing `--keys` distinct
+//! keys, and (d) writes/s of a three-member cluster at 64 clients spread over the members.
+//! Every loop is bounded by a deadline and a count; only processes started here are stopped,
+//! by pid.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,6 +22,18 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+/// The value every write carries.
+const VALUE_LEN: usize = 256;
+/// Upper bound on requests per client per phase, whatever the duration.
+const MAX_REQUESTS_PER_CLIENT: u64 = 5_000_000;
+/// Keys written before the read phase; reads pick among them.
+const READ_KEYS: u64 = 1_000;
+/// How long a single member may take to answer its first write.
+const START_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a three-member cluster may take to elect a leader and accept a write everywhere.
+const CLUSTER_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Processes we started for one measurement, killed by pid when dropped.
 struct Server {
     children: Vec<Child>,
     urls: Vec<String>,
@@ -27,67 +43,65 @@ struct Server {
 impl Drop for Server {
     fn drop(&mut self) {
         for c in &mut self.children {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(c.id() as i32),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            if let Ok(pid) = i32::try_from(c.id()) {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
             let _ = c.wait();
         }
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
-async fn start(bin: &Path, members: usize) -> Result<Server> {
+/// Start `members` processes of `bin` on loopback and wait until every member accepts a write.
+async fn start(bin: &Path, members: usize, deadline: Duration) -> Result<Server> {
     let dir = tempfile::tempdir()?;
-    let ports: Vec<(u16, u16)> = (0..members).map(|_| (free_port(), free_port())).collect();
+    let mut ports = Vec::new();
+    for _ in 0..members {
+        ports.push((free_port()?, free_port()?));
+    }
     let initial = ports
         .iter()
         .enumerate()
         .map(|(i, (_, p))| format!("m{i}=http://127.0.0.1:{p}"))
         .collect::<Vec<_>>()
         .join(",");
-    let mut children = Vec::new();
-    let mut urls = Vec::new();
+    let mut server = Server {
+        children: Vec::new(),
+        urls: Vec::new(),
+        _dir: dir,
+    };
     for (i, (c, p)) in ports.iter().enumerate() {
         let client = format!("http://127.0.0.1:{c}");
         let peer = format!("http://127.0.0.1:{p}");
         let child = Command::new(bin)
             .args(["--enable-v2", "--name", &format!("m{i}")])
             .arg("--data-dir")
-            .arg(dir.path().join(format!("m{i}")))
-            .args([
-                "--listen-client-urls",
-                &client,
-                "--advertise-client-urls",
-                &client,
-            ])
-            .args([
-                "--listen-peer-urls",
-                &peer,
-                "--initial-advertise-peer-urls",
-                &peer,
-            ])
+            .arg(server._dir.path().join(format!("m{i}")))
+            .args(["--listen-client-urls", &client])
+            .args(["--advertise-client-urls", &client])
+            .args(["--listen-peer-urls", &peer])
+            .args(["--initial-advertise-peer-urls", &peer])
             .args(["--initial-cluster", &initial])
+            .args(["--initial-cluster-state", "new"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .with_context(|| format!("start {}", bin.display()))?;
-        children.push(child);
-        urls.push(client);
+        server.children.push(child);
+        server.urls.push(client);
     }
-    let server = Server {
-        children,
-        urls,
-        _dir: dir,
-    };
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let stop = Instant::now() + deadline;
     for u in &server.urls {
         loop {
             let ok = http
@@ -99,8 +113,11 @@ async fn start(bin: &Path, members: usize) -> Result<Server> {
             if ok {
                 break;
             }
-            if Instant::now() > deadline {
-                bail!("{} did not become ready", bin.display());
+            if Instant::now() > stop {
+                bail!(
+                    "{} ({members} member(s)) did not accept a write within {deadline:?}",
+                    bin.display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -108,38 +125,68 @@ async fn start(bin: &Path, members: usize) -> Result<Server> {
     Ok(server)
 }
 
-/// Run `clients` loops for `secs`, each doing `op(client, url, i)`; requests per second.
-async fn load(urls: &[String], clients: usize, secs: f64, write: bool) -> f64 {
-    let done = Arc::new(AtomicU64::new(0));
-    let stop = Instant::now() + Duration::from_secs_f64(secs);
-    let value = "v".repeat(256);
+#[derive(Clone, Copy)]
+enum Kind {
+    /// PUT `bench/k<n>` with `n` from a shared counter: every write a new key.
+    Write,
+    /// GET one of the `READ_KEYS` keys `bench/r<j>`.
+    Read,
+}
+
+/// Outcome of one load phase.
+#[derive(Clone, Copy, Default)]
+struct Rate {
+    per_sec: f64,
+    errors: u64,
+}
+
+/// `clients` loops, one keep-alive connection each, for `secs`; successful requests per second.
+async fn load(urls: &[String], clients: usize, secs: f64, kind: Kind) -> Rate {
+    let ok = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let next_key = Arc::new(AtomicU64::new(0));
+    let value: Arc<str> = "v".repeat(VALUE_LEN).into();
+    let start = Instant::now();
+    let stop = start + Duration::from_secs_f64(secs);
     let mut tasks = Vec::new();
     for c in 0..clients {
         let url = urls[c % urls.len()].clone();
-        let done = done.clone();
-        let value = value.clone();
+        let (ok, errors, next_key, value) =
+            (ok.clone(), errors.clone(), next_key.clone(), value.clone());
         tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::builder()
+            let Ok(http) = reqwest::Client::builder()
                 .pool_max_idle_per_host(1)
+                .timeout(Duration::from_secs(10))
                 .build()
-                .unwrap_or_default();
+            else {
+                return;
+            };
             let mut i = 0u64;
-            while Instant::now() < stop && i < 10_000_000 {
-                let key = format!("{url}/v2/keys/bench/c{c}-{}", i % 1000);
-                let ok = if write {
-                    http.put(&key)
-                        .form(&[("value", value.as_str())])
-                        .send()
-                        .await
-                } else {
-                    http.get(format!("{url}/v2/keys/bench-ready")).send().await
-                };
-                if let Ok(r) = ok {
-                    let good = r.status().is_success();
-                    let _ = r.bytes().await;
-                    if good {
-                        done.fetch_add(1, Ordering::Relaxed);
+            while Instant::now() < stop && i < MAX_REQUESTS_PER_CLIENT {
+                let sent = match kind {
+                    Kind::Write => {
+                        let n = next_key.fetch_add(1, Ordering::Relaxed);
+                        http.put(format!("{url}/v2/keys/bench/k{n}"))
+                            .form(&[("value", &*value)])
+                            .send()
+                            .await
                     }
+                    Kind::Read => {
+                        let j = (c as u64 * 7919 + i) % READ_KEYS;
+                        http.get(format!("{url}/v2/keys/bench/r{j}")).send().await
+                    }
+                };
+                let good = match sent {
+                    Ok(r) => {
+                        let good = r.status().is_success();
+                        good && r.bytes().await.is_ok()
+                    }
+                    Err(_) => false,
+                };
+                if good {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    errors.fetch_add(1, Ordering::Relaxed);
                 }
                 i += 1;
             }
@@ -148,61 +195,114 @@ async fn load(urls: &[String], clients: usize, secs: f64, write: bool) -> f64 {
     for t in tasks {
         let _ = t.await;
     }
-    done.load(Ordering::Relaxed) as f64 / secs
+    let elapsed = start.elapsed().as_secs_f64().max(secs);
+    Rate {
+        per_sec: ok.load(Ordering::Relaxed) as f64 / elapsed,
+        errors: errors.load(Ordering::Relaxed),
+    }
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-async fn fill(url: &str, keys: usize) {
-    let per = keys.div_ceil(32);
+/// Write `count` keys with `prefix<i>` using `clients` connections; bounded by `deadline`.
+/// Returns how many writes succeeded.
+async fn fill(url: &str, prefix: &str, count: u64, clients: u64, deadline: Duration) -> u64 {
+    let next = Arc::new(AtomicU64::new(0));
+    let ok = Arc::new(AtomicU64::new(0));
+    let stop = Instant::now() + deadline;
+    let value: Arc<str> = "f".repeat(VALUE_LEN).into();
     let mut tasks = Vec::new();
-    for c in 0..32 {
-        let url = url.to_string();
+    for _ in 0..clients {
+        let (url, prefix, next, ok, value) = (
+            url.to_string(),
+            prefix.to_string(),
+            next.clone(),
+            ok.clone(),
+            value.clone(),
+        );
         tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            for i in 0..per {
-                let _ = http
-                    .put(format!("{url}/v2/keys/fill/c{c}/k{i}"))
-                    .form(&[("value", "0123456789abcdef0123456789abcdef")])
+            let Ok(http) = reqwest::Client::builder()
+                .pool_max_idle_per_host(1)
+                .timeout(Duration::from_secs(10))
+                .build()
+            else {
+                return;
+            };
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count || Instant::now() > stop {
+                    break;
+                }
+                let r = http
+                    .put(format!("{url}/v2/keys/{prefix}{i}"))
+                    .form(&[("value", &*value)])
                     .send()
                     .await;
+                if let Ok(r) = r
+                    && r.status().is_success()
+                    && r.bytes().await.is_ok()
+                {
+                    ok.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }));
     }
     for t in tasks {
         let _ = t.await;
     }
+    ok.load(Ordering::Relaxed)
+}
+
+fn rss_mib(child: &Child) -> f64 {
+    std::fs::read_to_string(format!("/proc/{}/status", child.id()))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kib| kib / 1024.0)
 }
 
 struct Figures {
-    w1: f64,
-    w64: f64,
-    r64: f64,
+    w1: Rate,
+    w64: Rate,
+    r64: Rate,
+    rss_idle_mib: f64,
     rss_mib: f64,
-    w64_cluster: Option<f64>,
+    keys_written: u64,
+    w64_cluster: Option<Rate>,
 }
 
-async fn measure(bin: &Path, secs: f64, keys: usize) -> Result<Figures> {
-    let s = start(bin, 1).await?;
-    let w1 = load(&s.urls, 1, secs, true).await;
-    let w64 = load(&s.urls, 64, secs, true).await;
-    let r64 = load(&s.urls, 64, secs, false).await;
-    fill(&s.urls[0], keys).await;
-    let rss_mib = rss_kib(s.children[0].id()) as f64 / 1024.0;
+async fn measure(name: &str, bin: &Path, secs: f64, keys: u64) -> Result<Figures> {
+    println!("{name}: writes and reads on one member …");
+    let s = start(bin, 1, START_DEADLINE).await?;
+    let w1 = load(&s.urls, 1, secs, Kind::Write).await;
+    let w64 = load(&s.urls, 64, secs, Kind::Write).await;
+    let written = fill(
+        &s.urls[0],
+        "bench/r",
+        READ_KEYS,
+        16,
+        Duration::from_secs(60),
+    )
+    .await;
+    if written < READ_KEYS {
+        bail!("{name}: only {written} of {READ_KEYS} read keys written");
+    }
+    let r64 = load(&s.urls, 64, secs, Kind::Read).await;
     drop(s);
-    let w64_cluster = match start(bin, 3).await {
-        Ok(c) => Some(load(&c.urls, 64, secs, true).await),
+
+    println!("{name}: memory after {keys} keys on a fresh member …");
+    let s = start(bin, 1, START_DEADLINE).await?;
+    let rss_idle_mib = rss_mib(&s.children[0]);
+    let keys_written = fill(&s.urls[0], "mem/k", keys, 64, Duration::from_secs(300)).await;
+    let rss_mib = rss_mib(&s.children[0]);
+    drop(s);
+
+    println!("{name}: three-member cluster …");
+    let w64_cluster = match start(bin, 3, CLUSTER_DEADLINE).await {
+        Ok(c) => Some(load(&c.urls, 64, secs, Kind::Write).await),
         Err(e) => {
-            eprintln!("three-member cluster of {}: {e}", bin.display());
+            println!("{name}: three-member cluster skipped: {e}");
             None
         }
     };
@@ -210,76 +310,107 @@ async fn measure(bin: &Path, secs: f64, keys: usize) -> Result<Figures> {
         w1,
         w64,
         r64,
+        rss_idle_mib,
         rss_mib,
+        keys_written,
         w64_cluster,
     })
 }
 
-fn arg(name: &str, default: f64) -> f64 {
+/// The value after `name` on the command line.
+fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter()
         .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn print_table(a: &Figures, b: Option<&Figures>, keys: u64) {
+    println!();
+    println!(
+        "{:<40} {:>12} {:>12} {:>11}",
+        "", "ours", "real etcd", "ours/real"
+    );
+    let row = |name: &str, x: Option<f64>, y: Option<f64>| {
+        let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
+        let ratio = match (x, y) {
+            (Some(x), Some(y)) if y > 0.0 => format!("{:.2}", x / y),
+            _ => "-".to_string(),
+        };
+        println!("{name:<40} {:>12} {:>12} {ratio:>11}", cell(x), cell(y));
+    };
+    row(
+        "writes/s, 1 client",
+        Some(a.w1.per_sec),
+        b.map(|b| b.w1.per_sec),
+    );
+    row(
+        "writes/s, 64 clients",
+        Some(a.w64.per_sec),
+        b.map(|b| b.w64.per_sec),
+    );
+    row(
+        "reads/s, 64 clients",
+        Some(a.r64.per_sec),
+        b.map(|b| b.r64.per_sec),
+    );
+    row(
+        "RSS MiB, idle (lower is better)",
+        Some(a.rss_idle_mib),
+        b.map(|b| b.rss_idle_mib),
+    );
+    row(
+        &format!("RSS MiB after {keys} keys (lower is better)"),
+        Some(a.rss_mib),
+        b.map(|b| b.rss_mib),
+    );
+    row(
+        "3 members: writes/s, 64 clients",
+        a.w64_cluster.map(|r| r.per_sec),
+        b.and_then(|b| b.w64_cluster.map(|r| r.per_sec)),
+    );
+    let errors = |f: &Figures| {
+        f.w1.errors + f.w64.errors + f.r64.errors + f.w64_cluster.map_or(0, |r| r.errors)
+    };
+    println!(
+        "failed requests: ours {}, real {}; keys written for RSS: ours {}, real {}",
+        errors(a),
+        b.map_or("-".to_string(), |b| errors(b).to_string()),
+        a.keys_written,
+        b.map_or("-".to_string(), |b| b.keys_written.to_string()),
+    );
+    if a.w64_cluster.is_none() {
+        println!("our three-member cluster did not elect a leader within {CLUSTER_DEADLINE:?}");
+    }
 }
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    let secs = arg("--seconds", 5.0);
-    let keys = arg("--keys", 100_000.0) as usize;
-    let exe = std::env::current_exe()?;
-    let ours: PathBuf = exe.with_file_name("etcd");
+    let secs: f64 = arg("--seconds")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10.0);
+    let keys: u64 = arg("--keys")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let ours = match arg("--ours") {
+        Some(p) => PathBuf::from(p),
+        None => std::env::current_exe()?.with_file_name("etcd"),
+    };
     if !ours.exists() {
         bail!("{} missing: cargo build --release -p etcd", ours.display());
     }
-    let real = PathBuf::from("/usr/bin/etcd");
-    println!("measuring ours ({}) …", ours.display());
-    let a = measure(&ours, secs, keys).await?;
+    let real = PathBuf::from(arg("--real").unwrap_or_else(|| "/usr/bin/etcd".to_string()));
+    println!(
+        "{secs} s per phase, {VALUE_LEN}-byte values, {} CPUs; load generator shares the machine",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let a = measure("ours", &ours, secs, keys).await?;
     let b = if real.exists() {
-        println!("measuring real etcd ({}) …", real.display());
-        Some(measure(&real, secs, keys).await?)
+        Some(measure("real etcd", &real, secs, keys).await?)
     } else {
-        println!("real etcd not installed: ours only");
+        println!("{} not installed: ours only", real.display());
         None
     };
-    println!();
-    println!(
-        "{:<34} {:>12} {:>12} {:>8}",
-        "", "ours", "real etcd", "ratio"
-    );
-    let row = |name: &str, x: f64, y: Option<f64>, higher_better: bool| match y {
-        Some(y) if y > 0.0 => {
-            let ratio = if higher_better { x / y } else { y / x };
-            println!("{name:<34} {x:>12.0} {y:>12.0} {ratio:>7.2}x");
-        }
-        _ => println!("{name:<34} {x:>12.0} {:>12} {:>8}", "-", "-"),
-    };
-    row("writes/s, 1 client", a.w1, b.as_ref().map(|b| b.w1), true);
-    row(
-        "writes/s, 64 clients",
-        a.w64,
-        b.as_ref().map(|b| b.w64),
-        true,
-    );
-    row(
-        "reads/s, 64 clients",
-        a.r64,
-        b.as_ref().map(|b| b.r64),
-        true,
-    );
-    row(
-        &format!("RSS MiB after {keys} keys (lower)"),
-        a.rss_mib,
-        b.as_ref().map(|b| b.rss_mib),
-        false,
-    );
-    row(
-        "3 members: writes/s, 64 clients",
-        a.w64_cluster.unwrap_or(0.0),
-        b.as_ref().and_then(|b| b.w64_cluster),
-        true,
-    );
-    println!("(ratio > 1 means ours is better)");
+    print_table(&a, b.as_ref(), keys);
     Ok(())
 }

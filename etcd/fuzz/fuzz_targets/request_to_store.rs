@@ -1,18 +1,48 @@
-//! Any bytes, read as a request (method, query, form body, key path), go through the one
-//! request parser and, when they parse, into the store as a command, a read and a watch.
-//! Nothing may panic; every error must be an etcd error.
+//! Any bytes, read as up to eight requests (method, query, form body, key path), go through the
+//! one request parser and, when they parse, into one store as commands, reads and watches.
+//! Nothing may panic; the etcd index moves by exactly one per successful write and not at all
+//! on a failed one; a snapshot restored into a fresh store lists the same tree.
+//!
+//! Input layout: requests separated by 0xFE; in each, the first byte picks the method (and
+//! whether the body is sent as a form), the rest is `query \0 body \0 key`.
 #![no_main]
 
 use etcd::http::params::{KeyRequest, Method, parse_form};
-use etcd::store::Store;
+use etcd::store::{Command, Op, Store};
 use libfuzzer_sys::fuzz_target;
 
-const METHODS: [Method; 5] = [Method::Get, Method::Head, Method::Put, Method::Post, Method::Delete];
+const METHODS: [Method; 5] = [
+    Method::Get,
+    Method::Head,
+    Method::Put,
+    Method::Post,
+    Method::Delete,
+];
 const NOW: i64 = 1_800_000_000_000_000_000;
+const FORM: &str = "application/x-www-form-urlencoded";
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&m, rest)) = data.split_first() else { return };
+fn seeded() -> Store {
+    let mut store = Store::new();
+    // A little state so that compare, delete and update paths are reached from the start.
+    for seed in ["/a/b", "/c", "/_h"] {
+        let form = parse_form(Method::Put, None, Some(FORM), b"value=v").expect("seed form");
+        let req = KeyRequest::parse(Method::Put, seed, &form).expect("seed request");
+        let cmd = req.to_command(NOW).expect("a PUT is a write");
+        store.apply(&cmd).expect("seed write");
+    }
+    store
+}
+
+fn request(store: &mut Store, chunk: &[u8], now: i64) {
+    let Some((&m, rest)) = chunk.split_first() else {
+        return;
+    };
     let method = METHODS[m as usize % METHODS.len()];
+    let content_type = if (m as usize / METHODS.len()) % 4 == 3 {
+        None
+    } else {
+        Some(FORM)
+    };
     let text = String::from_utf8_lossy(rest);
     let mut parts = text.splitn(3, '\u{0}');
     let (query, body, key) = (
@@ -20,27 +50,49 @@ fuzz_target!(|data: &[u8]| {
         parts.next().unwrap_or(""),
         parts.next().unwrap_or(""),
     );
-    let mut store = Store::new();
-    // A little state so that compare, delete and update paths are reached too.
-    for seed in ["/a/b", "/c", "/_h"] {
-        let form = parse_form(Method::Put, None, Some("application/x-www-form-urlencoded"), b"value=v").unwrap();
-        let req = KeyRequest::parse(Method::Put, seed, &form).unwrap();
-        let _ = store.apply(&req.to_command(NOW).unwrap());
-    }
-    let Ok(form) = parse_form(method, Some(query), Some("application/x-www-form-urlencoded"), body.as_bytes()) else {
+    let Ok(form) = parse_form(method, Some(query), content_type, body.as_bytes()) else {
         return;
     };
-    let Ok(req) = KeyRequest::parse(method, key, &form) else { return };
-    if let Some(cmd) = req.to_command(NOW) {
-        let _ = store.apply(&cmd);
-        let _ = store.apply(&etcd::store::Command { now: NOW + (1 << 40), op: etcd::store::Op::Expire });
+    let Ok(req) = KeyRequest::parse(method, key, &form) else {
+        return;
+    };
+    if let Some(cmd) = req.to_command(now) {
+        let before = store.index();
+        match store.apply(&cmd) {
+            Ok(Some(e)) => {
+                assert_eq!(store.index(), before + 1, "{cmd}");
+                assert_eq!(e.etcd_index, store.index(), "{cmd}");
+            }
+            Ok(None) => unreachable!("only Op::Expire answers nobody: {cmd}"),
+            Err(e) => {
+                assert_eq!(store.index(), before, "{cmd}: {e:?}");
+                assert_eq!(e.index, before, "{cmd}: {e:?}");
+            }
+        }
     }
-    let _ = store.get(&req.key, req.recursive, req.sorted, NOW);
+    let _ = store.get(&req.key, req.recursive, req.sorted, now);
     if let Ok(w) = store.watch(&req.key, req.recursive, req.stream, req.wait_index) {
         store.unwatch(w.id);
     }
-    let snapshot = store.to_snapshot().unwrap();
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut store = seeded();
+    let mut now = NOW;
+    for chunk in data.split(|b| *b == 0xFE).take(8) {
+        request(&mut store, chunk, now);
+        now += 700_000_000;
+    }
+    let before = store.index();
+    let _ = store.apply(&Command {
+        now: now + (1 << 40),
+        op: Op::Expire,
+    });
+    assert!(store.index() >= before);
+    let listing = |s: &Store| s.get("/", true, true, now).map(|e| e.node);
+    let snapshot = store.to_snapshot().expect("snapshot");
     let mut restored = Store::new();
-    restored.restore(&snapshot).unwrap();
+    restored.restore(&snapshot).expect("restore of our own snapshot");
     assert_eq!(restored.index(), store.index());
+    assert_eq!(listing(&restored), listing(&store));
 });
