@@ -66,6 +66,14 @@ enum Step {
         k: usize,
         recursive: bool,
     },
+    /// A TTL refresh (no value, watchers not woken) through `how`: 0 set, 1 update (PUT
+    /// `prevExist=true`), 2 compare-and-swap on `prev_value`.
+    Refresh {
+        k: usize,
+        how: u8,
+        prev_value: usize,
+        ttl: i64,
+    },
     /// Advance the fake clock by this many milliseconds and apply `Op::Expire`.
     Tick(i64),
 }
@@ -88,6 +96,8 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (k(), v(), prev_index())
             .prop_map(|(k, prev_value, prev_index)| Step::Cad { k, prev_value, prev_index }),
         2 => (k(), any::<bool>()).prop_map(|(k, recursive)| Step::Get { k, recursive }),
+        1 => (k(), 0u8..3, v(), 0i64..4)
+            .prop_map(|(k, how, prev_value, ttl)| Step::Refresh { k, how, prev_value, ttl }),
         2 => (0i64..2500).prop_map(Step::Tick),
     ]
 }
@@ -246,6 +256,23 @@ impl Model {
         self.index += 1;
         self.nodes.insert(p.clone(), node(dir, v, self.index, exp));
         Ok(self.ev(Action::Create, &p, self.index, None))
+    }
+
+    /// The current value a refresh keeps (`""` for directories and missing keys, whose
+    /// operations fail or ignore it).
+    fn current_value(&self, p: &str) -> String {
+        self.nodes
+            .get(p)
+            .map(|n| n.value.clone())
+            .unwrap_or_default()
+    }
+
+    /// etcd: `store.Set` with `Refresh`: a missing key is 100; otherwise the node is replaced
+    /// by one with the same value (new createdIndex) and the new deadline.
+    fn set_refresh(&mut self, p: &str, exp: Option<i64>) -> Outcome {
+        self.lookup(p)?;
+        let v = self.current_value(p);
+        self.set(p, false, &v, exp)
     }
 
     fn update(&mut self, p: &str, v: &str, exp: Option<i64>) -> Outcome {
@@ -518,6 +545,47 @@ fn apply(store: &mut Store, model: &mut Model, step: &Step, now: &mut i64) -> (S
             let got = store_get(store, KEYS[*k], *recursive, *now);
             let want = model_get(model, KEYS[*k], *recursive, *now);
             return (format!("{got:?}"), format!("{want:?}"));
+        }
+        Step::Refresh {
+            k,
+            how,
+            prev_value,
+            ttl,
+        } => {
+            let (p, exp, pv) = (KEYS[*k], Some(*now + ttl * SEC), VALUES[*prev_value]);
+            let keep = model.current_value(p);
+            match how {
+                0 => (
+                    Op::Set {
+                        path: key(k),
+                        dir: false,
+                        value: String::new(),
+                        expire_at: exp,
+                        refresh: true,
+                    },
+                    model.set_refresh(p, exp),
+                ),
+                1 => (
+                    Op::Update {
+                        path: key(k),
+                        value: String::new(),
+                        expire_at: exp,
+                        refresh: true,
+                    },
+                    model.update(p, &keep, exp),
+                ),
+                _ => (
+                    Op::CompareAndSwap {
+                        path: key(k),
+                        prev_value: pv.to_string(),
+                        prev_index: 0,
+                        value: String::new(),
+                        expire_at: exp,
+                        refresh: true,
+                    },
+                    model.cas(p, pv, 0, &keep, exp),
+                ),
+            }
         }
         Step::Tick(ms) => {
             *now += ms * MS;
