@@ -1,146 +1,227 @@
 //! Three- and five-member clusters of real processes: forwarding, linearizable reads on
-//! followers, leader failure, whole-cluster crashes, membership changes with snapshot
-//! catch-up, pauses, token isolation and bad `--initial-cluster` flags.
+//! followers, agreeing indexes and terms, leader failure, whole-cluster crashes, pauses,
+//! membership changes with snapshot catch-up, token isolation, bad `--initial-cluster` flags,
+//! watches across a leader change and leader statistics.
+//!
+//! Every expectation was first checked against real etcd 3.4 (`ETCD_BIN=/usr/bin/etcd`); where
+//! real etcd behaves differently for a reason that is not a bug of ours, the test says so.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use etcd_tests::cluster::Cluster;
-use etcd_tests::{Daemon, Endpoints, etcd_bin, try_request, wait_for};
+use etcd_tests::cluster::{Cluster, Member, probe, send};
+use etcd_tests::{Endpoints, Resp, etcd_bin, running_real, try_request, wait_for};
 
+/// Upper bound for anything that should take a few election timeouts.
 const SETTLE: Duration = Duration::from_secs(20);
 
-#[test]
-fn writes_on_followers_are_forwarded_and_quorum_reads_see_them() {
-    let c = Cluster::start(3);
-    let l = c.leader();
-    for (i, m) in c.members.iter().enumerate() {
-        let r = m.put(&format!("/v2/keys/from{i}"), &[("value", &format!("v{i}"))]);
-        assert_eq!(r.status, 201, "write on member {i}: {}", r.body);
-        // Linearizable read on every member right after the acknowledgement.
-        for (j, other) in c.members.iter().enumerate() {
-            let g = other.get(&format!("/v2/keys/from{i}?quorum=true"));
-            assert_eq!(
-                g.status, 200,
-                "quorum read on {j} after write on {i}: {}",
-                g.body
-            );
-            assert_eq!(g.json()["node"]["value"], format!("v{i}"));
-        }
-    }
-    // Every member converges on the same index and term; stats agree on one leader.
-    let idx = c.members[l].get("/v2/keys/").etcd_index();
-    wait_for(SETTLE, "members to agree on the index", || {
-        c.members
-            .iter()
-            .all(|m| m.get("/v2/keys/").etcd_index() == idx)
-            .then_some(())
-    });
-    let terms: Vec<String> = c
-        .members
-        .iter()
-        .map(|m| {
-            m.get("/v2/keys/")
-                .header("X-Raft-Term")
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    assert!(
-        terms.iter().all(|t| t == &terms[0]),
-        "terms differ: {terms:?}"
-    );
-    let leaders = c
-        .members
-        .iter()
-        .filter(|m| m.get("/v2/stats/self").json()["state"] == "StateLeader")
-        .count();
-    assert_eq!(leaders, 1);
-    let ls = c.members[l].get("/v2/stats/leader").json();
-    let followers = ls["followers"].as_object().expect("followers");
-    assert_eq!(followers.len(), 2);
-    for f in followers.values() {
-        assert!(f["counts"]["success"].as_u64().unwrap() > 0, "{f}");
-    }
-    let f = c.follower();
-    let r = c.members[f].get("/v2/stats/leader");
-    assert_eq!(
-        (r.status, r.body.as_str()),
-        (403, r#"{"message":"not current leader"}"#)
-    );
-    assert_eq!(
-        c.members[f].get("/v2/members").json()["members"]
-            .as_array()
-            .unwrap()
-            .len(),
-        3
-    );
+/// Write `form` at `path` through member `m`, retrying transport errors and non-2xx answers until
+/// one succeeds (bounded by [`SETTLE`]).
+fn write_until_ok(m: &Member, method: &str, path: &str, form: &[(&str, &str)]) -> Resp {
+    wait_for(SETTLE, &format!("{method} {path} on {}", m.name), || {
+        let r = try_request(method, &m.url(path), Some(form)).ok()?;
+        (r.status / 100 == 2).then_some(r)
+    })
 }
 
+/// The whole tree of member `m`, as a sorted recursive GET (local read).
+fn tree(m: &Member) -> String {
+    m.get("/v2/keys/?recursive=true&sorted=true").body
+}
+
+/// Wait until every listed member serves the same tree as `reference` (local reads lag).
+fn wait_same_tree(c: &Cluster, reference: usize, members: &[usize]) -> String {
+    wait_for(SETTLE, "members to serve the same tree", || {
+        let want = c.members[reference]
+            .get("/v2/keys/?recursive=true&sorted=true&quorum=true")
+            .body;
+        members
+            .iter()
+            .all(|i| tree(&c.members[*i]) == want)
+            .then_some(want)
+    })
+}
+
+fn node(r: &Resp) -> serde_json::Value {
+    r.json()["node"].clone()
+}
+
+fn modified_index(r: &Resp) -> u64 {
+    node(r)["modifiedIndex"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no modifiedIndex: {}", r.body))
+}
+
+// 1. Writes on followers are forwarded; quorum reads anywhere see an acknowledged write at once.
 #[test]
-fn leader_kill_9_fails_over_and_the_old_leader_rejoins() {
+fn writes_on_followers_are_forwarded_and_visible_on_every_member() {
+    let c = Cluster::start(3);
+    let l = c.leader();
+    let mut order: Vec<usize> = (0..3).filter(|i| *i != l).collect();
+    order.push(l);
+    for i in order {
+        let key = format!("/v2/keys/from-n{}", i + 1);
+        let value = format!("v{i}");
+        let r = c.members[i].put(&key, &[("value", &value)]);
+        assert_eq!(r.status, 201, "write on {}: {}", c.members[i].name, r.body);
+        let n = node(&r);
+        assert_eq!(r.json()["action"], "set");
+        assert_eq!(n["key"], key.trim_start_matches("/v2/keys"));
+        assert_eq!(n["value"], value);
+        let idx = modified_index(&r);
+        assert_eq!(n["createdIndex"].as_u64(), Some(idx));
+        assert_eq!(r.etcd_index(), idx, "X-Etcd-Index of the write");
+        // A linearizable read on every member, right after the acknowledgement.
+        for other in &c.members {
+            let g = other.get(&format!("{key}?quorum=true"));
+            assert_eq!(
+                g.status, 200,
+                "quorum read on {} after write on {}: {}",
+                other.name, c.members[i].name, g.body
+            );
+            assert_eq!(node(&g)["value"], value);
+            assert_eq!(modified_index(&g), idx);
+        }
+        // Default reads are local and may lag, but converge.
+        for other in &c.members {
+            wait_for(SETTLE, &format!("{key} on {}", other.name), || {
+                let g = other.get(&key);
+                (g.status == 200
+                    && node(&g)["value"] == value.as_str()
+                    && modified_index(&g) == idx)
+                    .then_some(())
+            });
+        }
+    }
+}
+
+// 2. Every member reports the same X-Etcd-Index once writes settle and the same X-Raft-Term;
+//    the term rises when the leader changes.
+#[test]
+fn etcd_index_and_raft_term_agree_across_members_and_the_term_rises_on_a_leader_change() {
+    let mut c = Cluster::start(3);
+    let mut last = 0;
+    for k in 0..15 {
+        let r = c.members[k % 3].put(&format!("/v2/keys/k{k}"), &[("value", "x")]);
+        assert_eq!(r.status, 201, "{}", r.body);
+        last = modified_index(&r);
+    }
+    let agreed = |c: &Cluster, who: &[usize]| -> (u64, u64) {
+        wait_for(
+            SETTLE,
+            "members to agree on X-Etcd-Index and X-Raft-Term",
+            || {
+                let seen: Vec<(u64, u64)> = who
+                    .iter()
+                    .map(|i| {
+                        let r = c.members[*i].get("/v2/keys/");
+                        let term = r.header("X-Raft-Term").and_then(|t| t.parse().ok());
+                        (r.etcd_index(), term.expect("X-Raft-Term"))
+                    })
+                    .collect();
+                seen.iter().all(|s| *s == seen[0]).then(|| seen[0])
+            },
+        )
+    };
+    let (index, term) = agreed(&c, &[0, 1, 2]);
+    assert!(index >= last, "X-Etcd-Index {index} < last write {last}");
+    assert!(term >= 1);
+
+    // A leader change: the leader stops gracefully; the others agree on a higher term.
+    let l = c.leader();
+    c.members[l].term();
+    let rest: Vec<usize> = (0..3).filter(|i| *i != l).collect();
+    c.wait_leader_among(&rest, SETTLE);
+    let r = write_until_ok(
+        &c.members[rest[0]],
+        "PUT",
+        "/v2/keys/after",
+        &[("value", "y")],
+    );
+    let after = modified_index(&r);
+    let (index2, term2) = agreed(&c, &rest);
+    assert!(term2 > term, "term did not rise: {term} -> {term2}");
+    assert!(index2 >= after);
+
+    // The old leader comes back as a follower and agrees too.
+    c.members[l].restart();
+    c.wait_leader(SETTLE);
+    let (_, term3) = agreed(&c, &[0, 1, 2]);
+    assert!(term3 >= term2);
+}
+
+// 3. kill -9 of the leader: a new leader within a few election timeouts; the old one rejoins.
+#[test]
+fn leader_kill_9_fails_over_and_the_old_leader_rejoins_as_a_follower() {
     let mut c = Cluster::start(3);
     let l = c.leader();
     let f = c.follower();
-    c.members[f].put("/v2/keys/before", &[("value", "1")]);
-    let term_before: u64 = c.members[f]
-        .get("/v2/keys/")
-        .header("X-Raft-Term")
-        .unwrap()
-        .parse()
-        .unwrap();
+    assert_eq!(
+        c.members[f]
+            .put("/v2/keys/before", &[("value", "1")])
+            .status,
+        201
+    );
+    let term_before = c.members[f].raft_term();
     let killed = Instant::now();
     c.members[l].kill();
-    // First successful write after the kill, through a surviving member.
+    // First successful write after the kill, through a surviving member; each attempt gets
+    // 1 s (a write proposed to a dead leader hangs until the server's own request timeout).
     let failover = wait_for(SETTLE, "a write after the leader died", || {
-        let r = try_request(
-            "PUT",
+        let r = send(
             &c.members[f].url("/v2/keys/after"),
+            "PUT",
             Some(&[("value", "2")]),
-        )
-        .ok()?;
+            Duration::from_secs(1),
+        )?;
         (r.status / 100 == 2).then(|| killed.elapsed())
     });
+    let rest: Vec<usize> = (0..3).filter(|i| *i != l).collect();
+    c.wait_leader_among(&rest, SETTLE);
     println!("failover (leader kill -9 to first successful write): {failover:?}");
-    let term_after: u64 = c.members[f]
-        .get("/v2/keys/")
-        .header("X-Raft-Term")
-        .unwrap()
-        .parse()
-        .unwrap();
     assert!(
-        term_after > term_before,
-        "term did not rise: {term_before} -> {term_after}"
+        failover < Duration::from_secs(10),
+        "failover took {failover:?}"
     );
+    assert!(c.members[f].raft_term() > term_before, "term did not rise");
+    for k in 0..10 {
+        let r = c.members[rest[k % 2]].put(&format!("/v2/keys/while-down/{k}"), &[("value", "v")]);
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+
     c.members[l].restart();
-    wait_for(SETTLE, "the old leader to catch up", || {
-        let r = c.members[l].get("/v2/keys/after");
-        (r.status == 200).then_some(())
-    });
-    c.wait_leader(SETTLE);
-    assert_eq!(
-        c.members[l].get("/v2/keys/before").json()["node"]["value"],
-        "1"
-    );
+    let again = c.wait_leader(SETTLE);
+    let me = c.members[l].stats_self().expect("stats/self");
+    if again != l {
+        assert_eq!(me["state"], "StateFollower", "{me}");
+    }
+    assert_eq!(me["leaderInfo"]["leader"], c.id(again).as_str(), "{me}");
+    let want = wait_same_tree(&c, again, &[0, 1, 2]);
+    assert!(want.contains("/while-down/9"), "{want}");
+    let r = c.members[l].get("/v2/keys/before");
+    assert_eq!(node(&r)["value"], "1");
+    let r = c.members[l].get("/v2/keys/after");
+    assert_eq!(node(&r)["value"], "2");
 }
 
+// 4. All members kill -9 in the middle of a concurrent write loop: no acknowledged write lost.
 #[test]
 fn all_members_kill_9_mid_write_loop_lose_no_acknowledged_write() {
     let mut c = Cluster::start(3);
     let urls: Vec<String> = c.members.iter().map(|m| m.client_url()).collect();
     let acked: Arc<Mutex<BTreeMap<String, (String, u64)>>> = Arc::default();
-    let stop = Instant::now() + Duration::from_millis(1500);
+    let stop = Instant::now() + Duration::from_secs(5);
     let writers: Vec<_> = (0..3)
         .map(|w| {
             let url = urls[w].clone();
             let acked = acked.clone();
             std::thread::spawn(move || {
-                for i in 0..3000 {
+                for i in 0..5000 {
                     if Instant::now() > stop {
                         break;
                     }
-                    let key = format!("/v2/keys/w{w}/k{}", i % 25);
+                    let key = format!("/v2/keys/w{w}/k{i}");
                     let value = format!("{w}-{i}");
                     let Ok(r) =
                         try_request("PUT", &format!("{url}{key}"), Some(&[("value", &value)]))
@@ -148,8 +229,10 @@ fn all_members_kill_9_mid_write_loop_lose_no_acknowledged_write() {
                         break;
                     };
                     if r.status / 100 == 2 {
-                        let idx = r.json()["node"]["modifiedIndex"].as_u64().unwrap();
-                        acked.lock().unwrap().insert(key, (value, idx));
+                        acked
+                            .lock()
+                            .unwrap()
+                            .insert(key, (value, modified_index(&r)));
                     }
                 }
             })
@@ -162,131 +245,40 @@ fn all_members_kill_9_mid_write_loop_lose_no_acknowledged_write() {
     for w in writers {
         w.join().unwrap();
     }
-    for m in &mut c.members {
-        m.spawn();
-    }
-    for m in &mut c.members {
-        m.wait_ready();
-    }
-    c.wait_leader(SETTLE);
     let acked = acked.lock().unwrap().clone();
     assert!(
         acked.len() > 10,
         "too few acknowledged writes: {}",
         acked.len()
     );
+    for m in &mut c.members {
+        m.spawn();
+    }
+    for m in &mut c.members {
+        m.wait_ready();
+    }
     let l = c.leader();
     // Bring every member up to date, then compare each acknowledged key everywhere.
-    c.members[l].put("/v2/keys/barrier", &[("value", "x")]);
+    write_until_ok(&c.members[l], "PUT", "/v2/keys/barrier", &[("value", "x")]);
+    wait_same_tree(&c, l, &[0, 1, 2]);
     for m in &c.members {
-        wait_for(SETTLE, "the barrier everywhere", || {
-            (m.get("/v2/keys/barrier").status == 200).then_some(())
-        });
         for (key, (value, idx)) in &acked {
             let r = m.get(key);
             assert_eq!(r.status, 200, "{key} lost on {}: {}", m.name, r.body);
-            let n = r.json()["node"].clone();
-            assert!(n["modifiedIndex"].as_u64().unwrap() >= *idx);
-            if n["modifiedIndex"].as_u64() == Some(*idx) {
-                assert_eq!(n["value"].as_str(), Some(value.as_str()));
-            }
+            let n = node(&r);
+            assert_eq!(
+                (n["value"].as_str(), n["modifiedIndex"].as_u64()),
+                (Some(value.as_str()), Some(*idx)),
+                "{key} on {}",
+                m.name
+            );
         }
     }
-    let listing = c.members[l]
-        .get("/v2/keys/?recursive=true&sorted=true")
-        .body;
-    for m in &c.members {
-        assert_eq!(
-            m.get("/v2/keys/?recursive=true&sorted=true").body,
-            listing,
-            "{} differs",
-            m.name
-        );
-    }
+    println!("{} acknowledged writes survived", acked.len());
 }
 
-#[test]
-fn members_join_by_snapshot_and_can_be_removed_including_the_leader() {
-    if etcd_tests::running_real() {
-        // Real etcd 3.4 answers this `member add` with 500 (its strict reconfiguration check).
-        println!("skipped against real etcd");
-        return;
-    }
-    let mut c = Cluster::start_with(3, &["--snapshot-count", "50"]);
-    for i in 0..250 {
-        let r = c.members[i % 3].put(
-            &format!("/v2/keys/k{}", i % 40),
-            &[("value", &i.to_string())],
-        );
-        assert_eq!(r.status / 100, 2, "{}", r.body);
-    }
-    let n4 = c.add_member(0, &["--snapshot-count", "50"]);
-    let want = c.members[0]
-        .get("/v2/keys/?recursive=true&sorted=true&quorum=true")
-        .body;
-    wait_for(SETTLE, "the new member to catch up", || {
-        (c.members[n4]
-            .get("/v2/keys/?recursive=true&sorted=true")
-            .body
-            == want)
-            .then_some(())
-    });
-    let members = c.members[n4].get("/v2/members").json();
-    let me = members["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == "n4")
-        .expect("n4 listed")
-        .clone();
-    assert_eq!(me["clientURLs"][0], c.members[n4].client_url());
-    // It serves writes too.
-    assert_eq!(
-        c.members[n4]
-            .put("/v2/keys/from-n4", &[("value", "x")])
-            .status,
-        201
-    );
-
-    // Remove a follower: it stops being counted and exits.
-    let l = c.leader();
-    let f = (0..4).find(|i| *i != l && *i != n4).unwrap();
-    let fid = c.id(f);
-    let r = c.members[l].delete(&format!("/v2/members/{fid}"));
-    assert_eq!(r.status, 204, "{}", r.body);
-    wait_for(SETTLE, "the removed member to exit", || {
-        c.members[f].exit_status().map(|_| ())
-    });
-    let r = c.members[l].delete(&format!("/v2/members/{fid}"));
-    assert_eq!(
-        (r.status, r.json()["message"].as_str()),
-        (404, Some(format!("No such member: {fid}").as_str()))
-    );
-    // Remove the leader: the other two carry on.
-    let lid = c.id(l);
-    let r = c.members[l].delete(&format!("/v2/members/{lid}"));
-    assert_eq!(r.status, 204, "{}", r.body);
-    let rest: Vec<usize> = (0..4).filter(|i| *i != l && *i != f).collect();
-    wait_for(SETTLE, "a write after removing the leader", || {
-        let r = try_request(
-            "PUT",
-            &c.members[rest[0]].url("/v2/keys/after-removal"),
-            Some(&[("value", "1")]),
-        )
-        .ok()?;
-        (r.status / 100 == 2).then_some(())
-    });
-    let r = c.members[rest[1]].get("/v2/members/leader").json();
-    assert!(r["id"].as_str().is_some_and(|id| id != lid), "{r}");
-    assert_eq!(
-        c.members[rest[1]].get("/v2/members").json()["members"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-}
-
+// 5. SIGSTOP past the election timeout, SIGCONT: no acknowledged write lost or duplicated, and
+//    the resumed old leader never answers a quorum read with stale data.
 #[test]
 fn a_paused_member_neither_loses_writes_nor_serves_stale_quorum_reads() {
     let c = Cluster::start(3);
@@ -297,192 +289,518 @@ fn a_paused_member_neither_loses_writes_nor_serves_stale_quorum_reads() {
             c.follower()
         };
         let other = (0..3).find(|i| *i != p).unwrap();
-        c.members[p].pause();
+        let r = c.members[p].put("/v2/keys/lin", &[("value", &format!("before-{target}"))]);
+        assert_eq!(r.status / 100, 2, "{}", r.body);
+        wait_same_tree(&c, p, &[0, 1, 2]);
+
+        c.members[p].stop();
         std::thread::sleep(Duration::from_millis(1500));
-        let mut created = Vec::new();
+        let mut acked: Vec<(String, String)> = Vec::new();
+        let mut unsure: BTreeSet<String> = BTreeSet::new();
         let deadline = Instant::now() + SETTLE;
-        while created.len() < 10 && Instant::now() < deadline {
-            if let Ok(r) = try_request(
+        let mut seq = 0;
+        while acked.len() < 10 && Instant::now() < deadline {
+            seq += 1;
+            let value = format!("{target}-{seq}");
+            match try_request(
                 "POST",
                 &c.members[other].url("/v2/keys/queue"),
-                Some(&[("value", target)]),
-            ) && r.status == 201
-            {
-                created.push(r.json()["node"]["key"].as_str().unwrap().to_string());
+                Some(&[("value", &value)]),
+            ) {
+                Ok(r) if r.status == 201 => {
+                    acked.push((node(&r)["key"].as_str().unwrap().to_string(), value));
+                }
+                _ => {
+                    unsure.insert(value);
+                    std::thread::sleep(Duration::from_millis(50));
+                }
             }
         }
-        assert_eq!(created.len(), 10, "writes while the {target} was paused");
-        c.members[p].resume();
-        // Once resumed, a quorum read there reflects every acknowledged write or fails.
-        let last = created.last().unwrap().clone();
-        let r = try_request(
-            "GET",
-            &c.members[p].url(&format!("/v2/keys{last}?quorum=true")),
-            None,
-        )
-        .unwrap();
-        assert!(
-            r.status == 200 || r.status >= 500,
-            "stale quorum read from the resumed {target}: {} {}",
-            r.status,
-            r.body
+        assert_eq!(acked.len(), 10, "writes while the {target} was paused");
+        let latest = format!("after-{target}");
+        write_until_ok(
+            &c.members[other],
+            "PUT",
+            "/v2/keys/lin",
+            &[("value", &latest)],
         );
+
+        c.members[p].start();
+        // Right after resuming, a quorum read there reflects the latest write or fails.
+        let mut answers = BTreeMap::<String, usize>::new();
+        let until = Instant::now() + Duration::from_millis(1500);
+        while Instant::now() < until {
+            let answer = match probe(
+                &c.members[p].url("/v2/keys/lin?quorum=true"),
+                Duration::from_secs(5),
+            ) {
+                None => "transport error".to_string(),
+                Some(r) if r.status == 200 => {
+                    let v = node(&r)["value"].as_str().unwrap_or_default().to_string();
+                    assert_eq!(
+                        v, latest,
+                        "stale quorum read from the resumed {target}: {}",
+                        r.body
+                    );
+                    v
+                }
+                Some(r) => {
+                    assert!(
+                        r.status >= 500,
+                        "quorum read on the resumed {target}: {} {}",
+                        r.status,
+                        r.body
+                    );
+                    format!("{} {}", r.status, r.body.trim())
+                }
+            };
+            *answers.entry(answer).or_default() += 1;
+        }
+        println!("quorum reads on the resumed {target}: {answers:?}");
+
         c.wait_leader(SETTLE);
-        let listing = wait_for(SETTLE, "the resumed member to catch up", || {
-            let r = c.members[p].get("/v2/keys/queue?quorum=true&sorted=true");
-            (r.status == 200).then_some(r)
-        });
-        let keys: Vec<String> = listing.json()["node"]["nodes"]
+        wait_same_tree(&c, other, &[0, 1, 2]);
+        let listing = c.members[p].get("/v2/keys/queue?quorum=true&sorted=true");
+        assert_eq!(listing.status, 200, "{}", listing.body);
+        let present: Vec<(String, String)> = listing.json()["node"]["nodes"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|n| n["value"] == target)
-            .map(|n| n["key"].as_str().unwrap().to_string())
+            .filter(|n| {
+                n["value"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("{target}-"))
+            })
+            .map(|n| {
+                (
+                    n["key"].as_str().unwrap().to_string(),
+                    n["value"].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
+        // Every acknowledged key exactly once, with its value; anything else only for a request
+        // that failed (it may or may not have been applied), and never twice.
+        for (key, value) in &acked {
+            assert_eq!(
+                present.iter().filter(|(_, v)| v == value).count(),
+                1,
+                "{value} in {present:?}"
+            );
+            assert!(
+                present.contains(&(key.clone(), value.clone())),
+                "{key}={value} lost"
+            );
+        }
+        for (key, value) in &present {
+            assert!(
+                acked.iter().any(|(_, v)| v == value) || unsure.contains(value),
+                "{key}={value} was never written"
+            );
+        }
+        let distinct: BTreeSet<&String> = present.iter().map(|(_, v)| v).collect();
         assert_eq!(
-            keys, created,
-            "every acknowledged in-order key exactly once"
+            distinct.len(),
+            present.len(),
+            "a write applied twice: {present:?}"
         );
     }
 }
 
+// 6. Membership: add a member that catches up by snapshot, remove a follower, remove the leader.
+#[test]
+fn members_join_by_snapshot_and_can_be_removed_including_the_leader() {
+    let mut c = Cluster::start_with(3, &["--snapshot-count", "50"]);
+    for i in 0..250 {
+        let r = c.members[i % 3].put(
+            &format!("/v2/keys/k{}", i % 40),
+            &[("value", &i.to_string())],
+        );
+        assert_eq!(r.status / 100, 2, "{}", r.body);
+    }
+    let n4 = c.add_member(0);
+    let l = c.wait_leader(SETTLE);
+    let want = wait_same_tree(&c, l, &[0, 1, 2, n4]);
+    assert!(want.contains(r#""key":"/k39","value":"239""#), "{want}");
+    let r = c.members[n4].get("/v2/keys/k0");
+    assert_eq!(node(&r)["value"], "240");
+    let list = c.member_list();
+    assert_eq!(list.len(), 4);
+    let me = wait_for(SETTLE, "n4 to publish its name and client URL", || {
+        c.member_list().into_iter().find(|m| {
+            m["name"] == "n4" && m["clientURLs"].as_array().is_some_and(|a| !a.is_empty())
+        })
+    });
+    assert_eq!(
+        me["clientURLs"],
+        serde_json::json!([c.members[n4].client_url()])
+    );
+    assert_eq!(
+        me["peerURLs"],
+        serde_json::json!([c.members[n4].peer_url()])
+    );
+    // It serves writes too.
+    assert_eq!(
+        c.members[n4]
+            .put("/v2/keys/from-n4", &[("value", "x")])
+            .status,
+        201
+    );
+
+    // Remove a follower: 204, it stops being listed and exits.
+    let l = c.leader();
+    let f = (0..4).find(|i| *i != l && *i != n4).unwrap();
+    let fid = c.id(f);
+    let r = c.delete_member(l, &fid);
+    assert_eq!((r.status, r.body.as_str()), (204, ""), "remove follower");
+    wait_for(SETTLE, "the removed member to exit", || {
+        c.members[f].exit_status().map(|_| ())
+    });
+    assert_eq!(c.member_list().len(), 3);
+    // etcd remembers removed ids: 410 for them, 404 for ids it never knew.
+    let r = c.members[l].delete(&format!("/v2/members/{fid}"));
+    assert_eq!(
+        (r.status, r.body.trim_end()),
+        (
+            410,
+            format!(r#"{{"message":"Member permanently removed: {fid}"}}"#).as_str()
+        )
+    );
+    let r = c.members[l].delete("/v2/members/1234567890abcdef");
+    assert_eq!(
+        (r.status, r.body.trim_end()),
+        (404, r#"{"message":"No such member: 1234567890abcdef"}"#)
+    );
+
+    // Remove the leader: the other two carry on and elect one of themselves.
+    let lid = c.id(l);
+    let r = c.delete_member(l, &lid);
+    assert_eq!((r.status, r.body.as_str()), (204, ""), "remove leader");
+    let rest: Vec<usize> = (0..4).filter(|i| *i != l && *i != f).collect();
+    wait_for(SETTLE, "the removed leader to exit", || {
+        c.members[l].exit_status().map(|_| ())
+    });
+    c.members[l].kill(); // reap
+    c.members[f].kill();
+    let r = write_until_ok(
+        &c.members[rest[0]],
+        "PUT",
+        "/v2/keys/after-removal",
+        &[("value", "1")],
+    );
+    assert_eq!(node(&r)["value"], "1");
+    let nl = c.wait_leader_among(&rest, SETTLE);
+    let r = c.members[rest[1]].get("/v2/members/leader");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let leader = r.json();
+    assert_eq!(leader["id"].as_str(), Some(c.id(nl).as_str()));
+    assert_ne!(leader["id"].as_str(), Some(lid.as_str()));
+    assert_eq!(leader["name"], c.members[nl].name.as_str());
+    assert_eq!(c.member_list().len(), 2);
+    wait_same_tree(&c, nl, &rest);
+}
+
+// 7. Token isolation: different tokens, different cluster ids; a member with the wrong token
+//    cannot join.
+#[test]
+fn clusters_with_different_tokens_never_mix() {
+    let a = Cluster::start(1);
+    let b = Cluster::start(1);
+    let cid = |c: &Cluster| {
+        c.members[0]
+            .get("/v2/keys/")
+            .header("X-Etcd-Cluster-Id")
+            .expect("X-Etcd-Cluster-Id")
+            .to_string()
+    };
+    assert_ne!(cid(&a), cid(&b));
+    drop((a, b));
+
+    // n3 is configured with another token: its member ids, hence its cluster id, differ, and the
+    // others refuse its messages. Real etcd 3.4 keeps n3 running, never ready to serve clients,
+    // logging "cluster ID mismatch"; n1 and n2 form the cluster and list n3 unpublished.
+    let mut c = Cluster::configure(3, &[]);
+    let args = &mut c.members[2].args;
+    let t = args
+        .iter()
+        .position(|a| a == "--initial-cluster-token")
+        .unwrap();
+    args[t + 1] = format!("{}-other", c.token);
+    for m in &mut c.members {
+        m.spawn();
+    }
+    c.members[0].wait_ready();
+    c.members[1].wait_ready();
+    let l = c.wait_leader_among(&[0, 1], SETTLE);
+    assert_eq!(
+        c.members[l].put("/v2/keys/k", &[("value", "v")]).status,
+        201
+    );
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        if let Some(r) = probe(&c.members[2].url("/v2/keys/k"), Duration::from_millis(500)) {
+            assert_ne!(
+                r.status, 200,
+                "the member with the wrong token serves: {}",
+                r.body
+            );
+        }
+        if c.members[2].exit_status().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    wait_for(SETTLE, "a cluster ID mismatch in n3's log", || {
+        c.members[2]
+            .log()
+            .contains("cluster ID mismatch")
+            .then_some(())
+    });
+    let n3 = c
+        .member_list()
+        .into_iter()
+        .find(|m| m["name"] == "n3")
+        .expect("n3 listed by n1");
+    assert_eq!(n3["clientURLs"], serde_json::json!([]), "{n3}");
+    let ids: BTreeSet<String> = (0..2)
+        .map(|i| {
+            c.members[i]
+                .get("/v2/keys/")
+                .header("X-Etcd-Cluster-Id")
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1);
+}
+
+// 8. Bad --initial-cluster: a quick non-zero exit, a clear message, no usable data dir left.
+#[test]
+fn bad_initial_cluster_flags_fail_fast_without_leaving_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let e = Endpoints::new();
+    let cases: Vec<(String, String)> = vec![
+        (
+            format!("other={}", e.peer_url()),
+            r#"couldn't find local name "n1" in the initial cluster configuration"#.into(),
+        ),
+        (
+            "n1=not-a-url".into(),
+            "URL scheme must be http, https, unix, or unixs: not-a-url".into(),
+        ),
+        (
+            format!("n1={0},n2={0}", e.peer_url()),
+            "duplicate url".into(),
+        ),
+    ];
+    for (initial, want) in cases {
+        let started = Instant::now();
+        let mut child = std::process::Command::new(etcd_bin())
+            .args(["--enable-v2", "--name", "n1", "--data-dir"])
+            .arg(&data)
+            .args(["--initial-advertise-peer-urls", &e.peer_url()])
+            .args(["--listen-peer-urls", &e.peer_url()])
+            .args(["--listen-client-urls", &e.client_url()])
+            .args(["--advertise-client-urls", &e.client_url()])
+            .args(["--initial-cluster", &initial])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("--initial-cluster {initial}: still running after 10 s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        assert!(!status.success(), "{initial} started");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{initial}: exit took {:?}",
+            started.elapsed()
+        );
+        assert!(stderr.contains(&want), "{initial}: {stderr}");
+        // Real etcd opens its backend (member/snap/db) before checking the initial cluster, but
+        // writes no WAL, so a later start is still a fresh one. Ours creates nothing.
+        let left = files_below(&data);
+        if running_real() {
+            assert!(
+                left.iter().all(|f| f.ends_with("member/snap/db")),
+                "{initial} left {left:?}"
+            );
+        } else {
+            assert_eq!(left, Vec::<String>::new(), "{initial} left files");
+        }
+        let _ = std::fs::remove_dir_all(&data);
+    }
+}
+
+fn files_below(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_below(&p));
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out
+}
+
+// 9. Five members survive two down (the leader and a follower), and the two catch up.
 #[test]
 fn five_members_survive_two_down() {
     let mut c = Cluster::start(5);
     let l = c.leader();
-    let down: Vec<usize> = (0..5).filter(|i| *i != l).take(2).collect();
-    for i in &down {
-        c.members[*i].kill();
+    let f = (0..5).find(|i| *i != l).unwrap();
+    let down = [l, f];
+    let rest: Vec<usize> = (0..5).filter(|i| !down.contains(i)).collect();
+    for i in down {
+        c.members[i].kill();
     }
+    write_until_ok(
+        &c.members[rest[0]],
+        "PUT",
+        "/v2/keys/first",
+        &[("value", "x")],
+    );
     for k in 0..20 {
-        let r = c.members[l].put(&format!("/v2/keys/k{k}"), &[("value", "x")]);
-        assert_eq!(r.status / 100, 2, "{}", r.body);
+        let r = c.members[rest[k % 3]].put(&format!("/v2/keys/k{k}"), &[("value", &k.to_string())]);
+        assert_eq!(r.status, 201, "{}", r.body);
     }
-    for i in &down {
-        c.members[*i].restart();
+    let nl = c.wait_leader_among(&rest, SETTLE);
+    for i in down {
+        c.members[i].restart();
     }
-    for i in &down {
-        wait_for(SETTLE, "a restarted member to catch up", || {
-            (c.members[*i].get("/v2/keys/k19").status == 200).then_some(())
-        });
-    }
+    c.wait_leader(SETTLE);
+    let want = wait_same_tree(&c, nl, &[0, 1, 2, 3, 4]);
+    assert!(want.contains(r#""key":"/k19","value":"19""#), "{want}");
 }
 
+// 10. A long-poll watch on a follower spans a leader kill: every event once, in order.
 #[test]
 fn a_watch_on_a_follower_spans_a_leader_change() {
     let mut c = Cluster::start(3);
     let l = c.leader();
     let f = c.follower();
-    let first = c.members[f].put("/v2/keys/w", &[("value", "0")]).json()["node"]["modifiedIndex"]
-        .as_u64()
-        .unwrap();
-    c.members[l].kill();
     let survivor = (0..3).find(|i| *i != l && *i != f).unwrap();
-    let mut seen = Vec::new();
-    let mut next = first + 1;
+    let first = modified_index(&c.members[f].put("/v2/keys/w", &[("value", "0")]));
+    let url = c.members[f].client_url();
+    let watcher = std::thread::spawn(move || {
+        let mut seen: Vec<(String, u64)> = Vec::new();
+        let mut next = first + 1;
+        let deadline = Instant::now() + SETTLE * 2;
+        while seen.len() < 5 && Instant::now() < deadline {
+            let Some(r) = probe(
+                &format!("{url}/v2/keys/w?wait=true&waitIndex={next}"),
+                SETTLE,
+            ) else {
+                // The connection broke: resume from the last index seen.
+                std::thread::sleep(Duration::from_millis(50));
+                continue;
+            };
+            assert_eq!(r.status, 200, "watch: {}", r.body);
+            let n = r.json()["node"].clone();
+            let idx = n["modifiedIndex"].as_u64().unwrap();
+            seen.push((n["value"].as_str().unwrap().to_string(), idx));
+            next = idx + 1;
+        }
+        seen
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    c.members[l].kill();
+    // Compare-and-swap from the previous value: a retried write can never apply twice.
+    let mut written = Vec::new();
     for v in 1..=5 {
-        wait_for(SETTLE, "a write after the failover", || {
+        let prev = (v - 1).to_string();
+        let value = v.to_string();
+        let idx = wait_for(SETTLE, "a write after the failover", || {
             let r = try_request(
                 "PUT",
-                &c.members[survivor].url("/v2/keys/w"),
-                Some(&[("value", &v.to_string())]),
+                &c.members[survivor].url(&format!("/v2/keys/w?prevValue={prev}")),
+                Some(&[("value", &value)]),
             )
             .ok()?;
-            (r.status / 100 == 2).then_some(())
+            if r.status / 100 == 2 {
+                return Some(modified_index(&r));
+            }
+            if r.status == 412 {
+                // An earlier attempt was applied after all.
+                let g = c.members[survivor].get("/v2/keys/w?quorum=true");
+                return (node(&g)["value"] == value.as_str()).then(|| modified_index(&g));
+            }
+            None
         });
+        written.push((value, idx));
     }
-    // Resume from the last index seen, on the follower: every event once, in order.
-    while seen.len() < 5 {
-        let r = c.members[f].get(&format!("/v2/keys/w?wait=true&waitIndex={next}"));
-        let n = r.json()["node"].clone();
-        seen.push(n["value"].as_str().unwrap().to_string());
-        next = n["modifiedIndex"].as_u64().unwrap() + 1;
-    }
-    assert_eq!(seen, ["1", "2", "3", "4", "5"]);
+    let seen = watcher.join().unwrap();
+    assert_eq!(seen, written);
 }
 
+// 11. Leader statistics: followers with successful appends on the leader, 403 on followers.
 #[test]
-fn clusters_with_different_tokens_never_mix() {
-    // The peer protocol is ours; real etcd's is checked by its own cluster-id handshake.
-    if etcd_tests::running_real() {
-        println!("skipped against real etcd");
-        return;
+fn leader_stats_list_every_follower_and_followers_refuse_them() {
+    let c = Cluster::start(3);
+    for k in 0..3 {
+        assert_eq!(
+            c.members[k]
+                .put(&format!("/v2/keys/s{k}"), &[("value", "x")])
+                .status,
+            201
+        );
     }
-    let a = Daemon::start_with(&["--initial-cluster-token", "alpha"]);
-    let b = Daemon::start_with(&["--initial-cluster-token", "beta"]);
-    let ida = a
-        .get("/v2/keys/")
-        .header("X-Etcd-Cluster-Id")
+    let l = c.leader();
+    let lid = c.id(l);
+    let follower_ids: BTreeSet<String> = (0..3).filter(|i| *i != l).map(|i| c.id(i)).collect();
+    let stats = wait_for(SETTLE, "successful appends to every follower", || {
+        let s = c.members[l].get("/v2/stats/leader").json();
+        s["followers"]
+            .as_object()?
+            .values()
+            .all(|f| f["counts"]["success"].as_u64().is_some_and(|n| n > 0))
+            .then_some(s)
+    });
+    assert_eq!(stats["leader"], lid.as_str());
+    let listed: BTreeSet<String> = stats["followers"]
+        .as_object()
         .unwrap()
-        .to_string();
-    let idb = b
-        .get("/v2/keys/")
-        .header("X-Etcd-Cluster-Id")
-        .unwrap()
-        .to_string();
-    assert_ne!(ida, idb);
-    // A member of another cluster is refused at the peer port.
-    let resp = reqwest::blocking::Client::new()
-        .post(format!("{}/raft/append", a.peer_url()))
-        .header("X-Etcd-Cluster-Id", idb.as_str())
-        .body("{}")
-        .send()
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 412);
-}
-
-#[test]
-fn bad_initial_cluster_flags_fail_fast_without_touching_the_data_dir() {
-    // Real etcd creates the data dir before it validates the flags; we do not.
-    if etcd_tests::running_real() {
-        println!("skipped against real etcd");
-        return;
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(listed, follower_ids);
+    for f in stats["followers"].as_object().unwrap().values() {
+        assert_eq!(f["counts"]["fail"].as_u64(), Some(0), "{f}");
+        assert!(f["latency"]["current"].is_number(), "{f}");
     }
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let e = Endpoints::new();
-    let cases: Vec<(Vec<String>, &str)> = vec![
-        (
-            vec![
-                "--initial-cluster".into(),
-                format!("other={}", e.peer_url()),
-            ],
-            "couldn't find local name",
-        ),
-        (
-            vec!["--initial-cluster".into(), "n1=not-a-url".into()],
-            "URL",
-        ),
-        (
-            vec![
-                "--initial-cluster".into(),
-                format!("n1={0},n2={0}", e.peer_url()),
-            ],
-            "duplicate",
-        ),
-    ];
-    for (extra, want) in cases {
-        let out = std::process::Command::new(etcd_bin())
-            .args(["--name", "n1", "--data-dir"])
-            .arg(&data)
-            .args([
-                "--initial-advertise-peer-urls",
-                &e.peer_url(),
-                "--listen-peer-urls",
-                &e.peer_url(),
-            ])
-            .args([
-                "--listen-client-urls",
-                &e.client_url(),
-                "--advertise-client-urls",
-                &e.client_url(),
-            ])
-            .args(&extra)
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{extra:?} started");
-        assert!(stderr.contains(want), "{extra:?}: {stderr}");
-        assert!(!data.exists(), "{extra:?} created the data dir");
+    let mut states = Vec::new();
+    for (i, m) in c.members.iter().enumerate() {
+        let s = m.stats_self().expect("stats/self");
+        assert_eq!(s["name"], m.name.as_str());
+        assert_eq!(s["id"], c.id(i).as_str());
+        assert_eq!(s["leaderInfo"]["leader"], lid.as_str());
+        states.push(s["state"].as_str().unwrap().to_string());
+        if i != l {
+            let r = m.get("/v2/stats/leader");
+            assert_eq!(
+                (r.status, r.body.as_str()),
+                (403, r#"{"message":"not current leader"}"#),
+                "/v2/stats/leader on follower {}",
+                m.name
+            );
+        }
     }
+    let leaders = states.iter().filter(|s| *s == "StateLeader").count();
+    let followers = states.iter().filter(|s| *s == "StateFollower").count();
+    assert_eq!((leaders, followers), (1, 2), "{states:?}");
 }
