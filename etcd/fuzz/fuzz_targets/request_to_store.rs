@@ -92,7 +92,9 @@ fuzz_target!(|data: &[u8]| {
     let listing = |s: &Store| s.get("/", true, true, now).map(|e| e.node);
     let snapshot = store.to_snapshot().expect("snapshot");
     let mut restored = Store::new();
-    restored.restore(&snapshot).expect("restore of our own snapshot");
+    restored
+        .restore(&snapshot)
+        .expect("restore of our own snapshot");
     assert_eq!(restored.index(), store.index());
     assert_eq!(listing(&restored), listing(&store));
 });
