@@ -451,3 +451,263 @@ pub fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Send `request` verbatim (a full HTTP/1.1 request; add `Connection: close`) to `addr` and
+/// read the answer to the end. For what an HTTP client would tidy up first: `..` segments,
+/// bad escapes in the path, HEAD answers with their exact headers.
+pub fn raw_http(addr: &str, request: &[u8]) -> Resp {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(request).expect("write");
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    parse_raw_response(&raw)
+}
+
+fn parse_raw_response(raw: &[u8]) -> Resp {
+    let text = String::from_utf8_lossy(raw).into_owned();
+    let (head, rest) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {text:?}"));
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line in {text:?}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Resp {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].strip_prefix("\r\n").unwrap_or(&rest[n..]);
+    }
+    out
+}
+
+impl Daemon {
+    /// `host:port` of the client URL.
+    pub fn client_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.ends.client_port)
+    }
+
+    /// A raw request line and headers (`Host` and `Connection: close` added) sent verbatim.
+    pub fn raw(&self, method: &str, target: &str, extra_headers: &str, body: &[u8]) -> Resp {
+        let mut req = format!(
+            "{method} {target} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{extra_headers}",
+            self.client_addr()
+        );
+        if !body.is_empty() || method == "PUT" || method == "POST" {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
+        raw_http(&self.client_addr(), &bytes)
+    }
+
+    /// Start a long poll on `path` in a thread; join it for the answer. Give it `limit`.
+    pub fn watch(&self, path: &str, limit: Duration) -> std::thread::JoinHandle<Option<Resp>> {
+        let url = self.url(path);
+        std::thread::spawn(move || {
+            let client = reqwest::blocking::Client::builder()
+                .no_proxy()
+                .timeout(limit)
+                .build()
+                .ok()?;
+            into_resp(client.get(url).send().ok()?).ok()
+        })
+    }
+
+    /// Wait until the store reports exactly `n` watchers (so a watch just started is registered).
+    pub fn wait_watchers(&self, n: u64) {
+        wait_for(Duration::from_secs(10), "watchers to register", || {
+            (self.get("/v2/stats/store").json()["watchers"] == n).then_some(())
+        });
+    }
+
+    /// The etcd index right now (from a GET of the root).
+    pub fn index(&self) -> u64 {
+        self.get("/v2/keys/").etcd_index()
+    }
+}
+
+/// Whether `s` is an RFC 3339 time in UTC with nanoseconds as Go's `time.RFC3339Nano` prints
+/// it: `2006-01-02T15:04:05.999999999Z` (trailing zeros of the fraction dropped).
+pub fn is_rfc3339_nano(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
+    if b.len() < 20 || !s.ends_with('Z') {
+        return false;
+    }
+    let fixed = digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    let frac = &s[19..s.len() - 1];
+    fixed
+        && (frac.is_empty()
+            || (frac.starts_with('.')
+                && (2..=10).contains(&frac.len())
+                && frac[1..].bytes().all(|c| c.is_ascii_digit())
+                && !frac.ends_with('0')))
+}
+
+/// Makes two servers' transcripts comparable: every index number (`createdIndex`,
+/// `modifiedIndex`, `"index"`, `X-Etcd-Index`, in-order key names, the `[a/b]` of a 401 cause)
+/// becomes `#n`, numbered by first appearance, so equal indexes stay equal and the order in
+/// which they appear must match; expirations become `<exp>` and remaining TTLs `<ttl>`.
+/// Use one `Normaliser` per server and feed it the transcript in order.
+#[derive(Debug, Default)]
+pub struct Normaliser {
+    seen: std::collections::HashMap<u64, usize>,
+}
+
+impl Normaliser {
+    pub fn new() -> Normaliser {
+        Normaliser::default()
+    }
+
+    fn id(&mut self, n: u64) -> String {
+        let next = self.seen.len();
+        format!("#{}", self.seen.entry(n).or_insert(next))
+    }
+
+    pub fn normalise(&mut self, s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        const NUMBERED: [&str; 5] = [
+            "\"createdIndex\":",
+            "\"modifiedIndex\":",
+            "\"index\":",
+            "X-Etcd-Index: ",
+            "x-etcd-index: ",
+        ];
+        while !rest.is_empty() {
+            if let Some(p) = NUMBERED.iter().find(|p| rest.starts_with(**p)) {
+                out.push_str(p);
+                rest = &rest[p.len()..];
+                let end = rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len());
+                if let Ok(n) = rest[..end].parse() {
+                    out.push_str(&self.id(n));
+                }
+                rest = &rest[end..];
+            } else if let Some(r) = rest.strip_prefix("\"expiration\":\"") {
+                out.push_str("\"expiration\":\"<exp>");
+                rest = &r[r.find('"').unwrap_or(r.len())..];
+            } else if let Some(r) = rest.strip_prefix("\"ttl\":") {
+                out.push_str("\"ttl\":<ttl>");
+                let end = r
+                    .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+                    .unwrap_or(r.len());
+                rest = &r[end..];
+            } else if rest.starts_with('/')
+                && rest.len() > 20
+                && rest.as_bytes()[1..21].iter().all(u8::is_ascii_digit)
+                && !rest.as_bytes().get(21).is_some_and(u8::is_ascii_digit)
+            {
+                let n = rest[1..21].parse().unwrap_or(0);
+                out.push('/');
+                out.push_str(&self.id(n));
+                rest = &rest[21..];
+            } else if rest.starts_with("history has been cleared [") {
+                let p = "history has been cleared [";
+                out.push_str(p);
+                rest = &rest[p.len()..];
+                for sep in ['/', ']'] {
+                    let end = rest.find(sep).unwrap_or(rest.len());
+                    match rest[..end].parse() {
+                        Ok(n) => out.push_str(&self.id(n)),
+                        Err(_) => out.push_str(&rest[..end]),
+                    }
+                    rest = &rest[end..];
+                    if let Some(r) = rest.strip_prefix(sep) {
+                        out.push(sep);
+                        rest = r;
+                    }
+                }
+            } else {
+                let c = rest.chars().next().expect("non-empty");
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normaliser_maps_indexes_consistently() {
+        let mut n = Normaliser::new();
+        let a = n.normalise(
+            r#"X-Etcd-Index: 9 {"key":"/q/00000000000000000009","ttl":4,"expiration":"2026-01-01T00:00:00.5Z","modifiedIndex":9,"createdIndex":7,"index":12}"#,
+        );
+        assert_eq!(
+            a,
+            r#"X-Etcd-Index: #0 {"key":"/q/#0","ttl":<ttl>,"expiration":"<exp>","modifiedIndex":#0,"createdIndex":#1,"index":#2}"#
+        );
+        let b = n.normalise(r#""cause":"the requested history has been cleared [1010/4]""#);
+        assert_eq!(
+            b,
+            r#""cause":"the requested history has been cleared [#3/#4]""#
+        );
+    }
+
+    #[test]
+    fn rfc3339_nano() {
+        assert!(is_rfc3339_nano("2026-11-23T01:05:01.506843169Z"));
+        assert!(is_rfc3339_nano("2026-11-23T01:05:01.5Z"));
+        assert!(is_rfc3339_nano("2026-11-23T01:05:01Z"));
+        assert!(!is_rfc3339_nano("2026-11-23T01:05:01.50Z"));
+        assert!(!is_rfc3339_nano("2026-11-23 01:05:01Z"));
+        assert!(!is_rfc3339_nano("2026-11-23T01:05:01+00:00"));
+    }
+
+    #[test]
+    fn dechunks() {
+        let r = parse_raw_response(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+        );
+        assert_eq!((r.status, r.body.as_str()), (200, "abcde"));
+    }
+}
