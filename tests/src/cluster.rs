@@ -72,6 +72,23 @@ impl Member {
             .map(String::from)
     }
 
+    /// This member's id: the entry of its own `/v2/members` that has its peer URL.
+    pub fn id(&self) -> String {
+        let r = self.get("/v2/members");
+        let url = self.peer_url();
+        r.json()["members"]
+            .as_array()
+            .and_then(|ms| {
+                ms.iter().find(|m| {
+                    m["peerURLs"]
+                        .as_array()
+                        .is_some_and(|u| u.iter().any(|u| u == url.as_str()))
+                })
+            })
+            .and_then(|m| m["id"].as_str().map(String::from))
+            .unwrap_or_else(|| panic!("{url} not in its own /v2/members: {}", r.body))
+    }
+
     /// X-Raft-Term of a GET of the root on this member.
     pub fn raft_term(&self) -> u64 {
         let r = self.get("/v2/keys/");
