@@ -711,3 +711,78 @@ mod tests {
         assert_eq!((r.status, r.body.as_str()), (200, "abcde"));
     }
 }
+
+/// Nanoseconds since the Unix epoch of an RFC 3339 UTC time (`…Z`), as etcd prints expirations.
+pub fn rfc3339_unix_nanos(s: &str) -> Option<i128> {
+    if !is_rfc3339_nano(s) {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    let secs = days * 86400 + hh * 3600 + mm * 60 + ss;
+    let frac = &s[19..s.len() - 1];
+    let nanos = if frac.is_empty() {
+        0
+    } else {
+        format!("{:0<9}", &frac[1..]).parse::<i128>().ok()?
+    };
+    Some(i128::from(secs) * 1_000_000_000 + nanos)
+}
+
+/// Now, in nanoseconds since the Unix epoch.
+pub fn unix_nanos_now() -> i128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i128)
+        .unwrap_or(0)
+}
+
+/// Replace the value of every `"expiration":"…"` with `<exp>` (after checking its format).
+pub fn mask_expirations(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    let pat = "\"expiration\":\"";
+    while let Some(i) = rest.find(pat) {
+        out.push_str(&rest[..i + pat.len()]);
+        rest = &rest[i + pat.len()..];
+        let end = rest.find('"').unwrap_or(rest.len());
+        assert!(
+            is_rfc3339_nano(&rest[..end]),
+            "expiration {:?} is not RFC3339Nano UTC",
+            &rest[..end]
+        );
+        out.push_str("<exp>");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn parses_rfc3339() {
+        assert_eq!(
+            rfc3339_unix_nanos("1970-01-01T00:00:01.5Z"),
+            Some(1_500_000_000)
+        );
+        assert_eq!(
+            rfc3339_unix_nanos("2026-11-23T01:11:19.179800887Z"),
+            Some(1_795_396_279_179_800_887)
+        );
+        assert_eq!(
+            mask_expirations(r#"{"expiration":"2026-11-23T01:11:19Z","ttl":1}"#),
+            r#"{"expiration":"<exp>","ttl":1}"#
+        );
+    }
+}
