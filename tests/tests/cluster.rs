@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use etcd_tests::cluster::{Cluster, Member, probe, send};
-use etcd_tests::{Endpoints, Resp, etcd_bin, running_real, try_request, wait_for};
+use etcd_tests::{Endpoints, Resp, etcd_bin, request_raw, running_real, try_request, wait_for};
 
 /// Upper bound for anything that should take a few election timeouts.
 const SETTLE: Duration = Duration::from_secs(20);
@@ -994,5 +994,126 @@ fn a_leader_without_quorum_steps_down_and_reports_unhealthy() {
         (stats.status, stats.body.as_str()),
         (403, r#"{"message":"not current leader"}"#),
         "/v2/stats/leader on a leader without quorum"
+    );
+}
+
+// 13. The members API's errors (exact bodies where etcd's are reproducible), and a member that
+//     moves to a new peer URL: PUT /v2/members/<id>, then a restart on the new port.
+#[test]
+fn member_api_errors_and_a_member_moving_to_a_new_peer_url() {
+    let mut c = Cluster::start(3);
+    let l = c.leader();
+    let json = |method: &str, path: &str, body: &str| {
+        request_raw(
+            method,
+            &c.members[l].url(path),
+            "application/json",
+            body.as_bytes().to_vec(),
+        )
+    };
+    // Statuses are asserted at once; body differences are collected and asserted at the end,
+    // so that a small one does not hide how the move goes.
+    let diffs = std::cell::RefCell::new(Vec::<String>::new());
+    let check = |r: Resp, status: u16, body: &str| {
+        assert_eq!(r.status, status, "{}", r.body);
+        if r.body != body {
+            diffs
+                .borrow_mut()
+                .push(format!("{status}: {:?}, want {body:?}", r.body));
+        }
+    };
+    // A peer URL in use: 409 (post_member waits out real etcd's 5 s health window).
+    let r = c.post_member(l, &c.members[2].peer_url());
+    check(r, 409, r#"{"message":"membership: peerURL exists"}"#);
+    let r = request_raw(
+        "POST",
+        &c.members[l].url("/v2/members"),
+        "text/plain",
+        br#"{"peerURLs":["http://127.0.0.1:1"]}"#.to_vec(),
+    );
+    check(
+        r,
+        415,
+        r#"{"message":"Bad Content-Type text/plain, accept application/json"}"#,
+    );
+    let r = json("POST", "/v2/members", r#"{"peerURLs":["nope"]}"#);
+    check(
+        r,
+        400,
+        r#"{"message":"URL scheme must be http, https, unix, or unixs: nope"}"#,
+    );
+    let r = json("POST", "/v2/members", r#"{"peerURLs":[]}"#);
+    check(r, 400, r#"{"message":"no valid URLs given"}"#);
+    // Go's JSON error text cannot be matched word for word; the status and shape can.
+    let r = json("POST", "/v2/members", "{bad");
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.json()["message"].is_string(), "{}", r.body);
+    let r = json(
+        "PUT",
+        "/v2/members/1234567890abcdef",
+        r#"{"peerURLs":["http://127.0.0.1:2"]}"#,
+    );
+    check(r, 404, r#"{"message":"No such member: 1234567890abcdef"}"#);
+    let mover = (0..3).find(|i| *i != l).unwrap();
+    let id = c.id(mover);
+    let taken = c.members[l].peer_url();
+    let r = json(
+        "PUT",
+        &format!("/v2/members/{id}"),
+        &format!(r#"{{"peerURLs":["{taken}"]}}"#),
+    );
+    check(r, 409, r#"{"message":"membership: peerURL exists"}"#);
+    assert_eq!(
+        c.member_list().len(),
+        3,
+        "no member was added by the errors"
+    );
+
+    // Move `mover` to a new peer port: update, then restart it there (etcd's documented order).
+    let old_url = c.members[mover].peer_url();
+    let new_port = etcd_tests::free_port();
+    let new_url = format!("http://127.0.0.1:{new_port}");
+    let r = json(
+        "PUT",
+        &format!("/v2/members/{id}"),
+        &format!(r#"{{"peerURLs":["{new_url}"]}}"#),
+    );
+    check(r, 204, "");
+    let listed = wait_for(SETTLE, "the new peer URL in /v2/members", || {
+        c.member_list()
+            .into_iter()
+            .find(|m| m["id"] == id.as_str() && m["peerURLs"] == serde_json::json!([new_url]))
+    });
+    assert_eq!(listed["name"], c.members[mover].name.as_str());
+    let m = &mut c.members[mover];
+    m.kill();
+    m.ends.peer_port = new_port;
+    for a in m.args.iter_mut() {
+        *a = a.replace(&old_url, &new_url);
+    }
+    write_until_ok(&c.members[l], "PUT", "/v2/keys/moved", &[("value", "1")]);
+    c.members[mover].restart();
+    let nl = c.wait_leader(SETTLE);
+    wait_same_tree(&c, nl, &[0, 1, 2]);
+    assert_eq!(c.id(mover), id, "same member after the move");
+    let r = write_until_ok(
+        &c.members[mover],
+        "PUT",
+        "/v2/keys/from-moved",
+        &[("value", "2")],
+    );
+    assert_eq!(node(&r)["value"], "2");
+    let leader = c.wait_leader(SETTLE);
+    if leader != mover {
+        let stats = wait_for(SETTLE, "appends to the moved member", || {
+            let s = c.members[leader].get("/v2/stats/leader").json();
+            (s["followers"][id.as_str()]["counts"]["success"].as_u64()? > 0).then_some(s)
+        });
+        assert!(stats["followers"].get(id.as_str()).is_some(), "{stats}");
+    }
+    assert_eq!(
+        diffs.into_inner(),
+        Vec::<String>::new(),
+        "members API bodies"
     );
 }
