@@ -1068,6 +1068,7 @@ fn member_api_errors_and_a_member_moving_to_a_new_peer_url() {
         3,
         "no member was added by the errors"
     );
+    println!("members API body differences: {:?}", diffs.borrow());
 
     // Move `mover` to a new peer port: update, then restart it there (etcd's documented order).
     let old_url = c.members[mover].peer_url();
