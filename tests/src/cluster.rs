@@ -1,7 +1,8 @@
 //! Several members on loopback ports: start, find the leader, kill, pause, restart, add, remove.
 //!
 //! - [`Cluster::start`]: `n` members named n1..nN bootstrapped together (`--initial-cluster-state
-//!   new`, a token unique to the test), waiting until every member names the same leader.
+//!   new`, a token unique to the test), waiting until every member names the same leader in
+//!   `/v2/members/leader` and that member's `/v2/stats/leader` answers.
 //! - [`Member`]: one process ([`Daemon`] underneath, so `kill/term/restart/get/put/...` work) plus
 //!   `stop()`/`start()` = SIGSTOP/SIGCONT.
 //! - [`Cluster::add_member`] / [`Cluster::remove_member`]: membership through `/v2/members`,
@@ -61,15 +62,26 @@ impl Member {
         (r.status == 200).then(|| r.json())
     }
 
-    /// The leader id this member reports (`None` when down, unknown or empty).
+    /// The leader id this member reports in `/v2/members/leader` (`None` when down or during an
+    /// election). Not `/v2/stats/self`: real etcd updates its `leaderInfo` and `state` only when
+    /// an append arrives, so on an idle cluster a deposed leader may go on naming itself there.
     pub fn leader_view(&self) -> Option<String> {
         if !self.is_up() {
             return None;
         }
-        self.stats_self()?["leaderInfo"]["leader"]
-            .as_str()
+        let r = try_request("GET", &self.url("/v2/members/leader"), None).ok()?;
+        (r.status == 200)
+            .then(|| r.json()["id"].as_str().map(String::from))
+            .flatten()
             .filter(|l| !l.is_empty())
-            .map(String::from)
+    }
+
+    /// Whether this member currently leads: `/v2/stats/leader` answers 200 only on the leader
+    /// (403 elsewhere), from the raft state itself.
+    pub fn is_leader(&self) -> bool {
+        self.is_up()
+            && try_request("GET", &self.url("/v2/stats/leader"), None)
+                .is_ok_and(|r| r.status == 200)
     }
 
     /// This member's id: the entry of its own `/v2/members` that has its peer URL.
@@ -249,9 +261,7 @@ impl Cluster {
                 && views.iter().all(|v| v.as_deref() == Some(first.as_str()))
                 && let Some(i) = self.index_of(first)
                 && among.contains(&i)
-                && self.members[i]
-                    .stats_self()
-                    .is_some_and(|s| s["state"] == "StateLeader")
+                && self.members[i].is_leader()
             {
                 return i;
             }

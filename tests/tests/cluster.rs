@@ -169,7 +169,7 @@ fn leader_kill_9_fails_over_and_the_old_leader_rejoins_as_a_follower() {
     c.members[l].kill();
     let urls: Vec<String> = (0..3)
         .filter(|i| *i != l)
-        .map(|i| c.members[i].url("/v2/stats/self"))
+        .map(|i| c.members[i].url("/v2/members/leader"))
         .collect();
     // Time until both survivors name the same new leader, watched alongside the writes.
     let dead = old_id.clone();
@@ -180,7 +180,10 @@ fn leader_kill_9_fails_over_and_the_old_leader_rejoins_as_a_follower() {
                 .iter()
                 .map(|u| {
                     let r = probe(u, Duration::from_millis(500))?;
-                    let l = r.json()["leaderInfo"]["leader"].as_str()?.to_string();
+                    if r.status != 200 {
+                        return None;
+                    }
+                    let l = r.json()["id"].as_str()?.to_string();
                     (!l.is_empty() && l != dead).then_some(l)
                 })
                 .collect();
@@ -1144,32 +1147,48 @@ fn a_rolling_restart_under_load_loses_nothing() {
     let acked: Arc<Mutex<BTreeMap<String, (String, u64)>>> = Arc::default();
     let times: Arc<Mutex<Vec<Instant>>> = Arc::default();
     let done = Arc::new(AtomicBool::new(false));
-    let writer = std::thread::spawn({
-        let (acked, times, done) = (acked.clone(), times.clone(), done.clone());
-        move || {
-            let deadline = Instant::now() + Duration::from_secs(90);
-            let mut i = 0usize;
-            while !done.load(Ordering::SeqCst) && Instant::now() < deadline && i < 20_000 {
-                i += 1;
-                let key = format!("/v2/keys/roll/k{i}");
-                let value = format!("v{i}");
-                let url = &urls[i % urls.len()];
-                if let Some(r) = send(
-                    &format!("{url}{key}"),
-                    "PUT",
-                    Some(&[("value", &value)]),
-                    Duration::from_secs(3),
-                ) && r.status == 201
-                {
-                    let idx = modified_index(&r);
-                    acked.lock().unwrap().insert(key, (value, idx));
-                    times.lock().unwrap().push(Instant::now());
-                } else {
-                    std::thread::sleep(Duration::from_millis(10));
+    type Failure = (Instant, usize, Option<String>);
+    let failures: Arc<Mutex<Vec<Failure>>> = Arc::default();
+    // One writer per member, each with a short timeout: a write proposed just as a leader
+    // steps down can hang until the server's request timeout (real etcd: 6 s).
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let (acked, times, done, failures) =
+                (acked.clone(), times.clone(), done.clone(), failures.clone());
+            let url = urls[w].clone();
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(90);
+                let mut i = 0usize;
+                while !done.load(Ordering::SeqCst) && Instant::now() < deadline && i < 20_000 {
+                    i += 1;
+                    let key = format!("/v2/keys/roll/w{w}/k{i}");
+                    let value = format!("v{i}");
+                    let started = Instant::now();
+                    let r = send(
+                        &format!("{url}{key}"),
+                        "PUT",
+                        Some(&[("value", &value)]),
+                        Duration::from_secs(1),
+                    );
+                    match r {
+                        Some(r) if r.status == 201 => {
+                            let idx = modified_index(&r);
+                            acked.lock().unwrap().insert(key, (value, idx));
+                            times.lock().unwrap().push(Instant::now());
+                        }
+                        r => {
+                            failures.lock().unwrap().push((
+                                started,
+                                w,
+                                r.map(|r| format!("{} {}", r.status, r.body.trim())),
+                            ));
+                            std::thread::sleep(Duration::from_millis(20));
+                        }
+                    }
                 }
-            }
-        }
-    });
+            })
+        })
+        .collect();
     let acks_between = |from: Instant, to: Instant| {
         times
             .lock()
@@ -1199,10 +1218,18 @@ fn a_rolling_restart_under_load_loses_nothing() {
         let from = Instant::now();
         std::thread::sleep(Duration::from_millis(2500));
         let n = acks_between(from, Instant::now());
+        let failed: Vec<(Duration, usize, Option<String>)> = failures
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|f| f.0 > from)
+            .map(|f| (f.0 - from, f.1, f.2.clone()))
+            .collect();
         assert!(
             n > 0,
-            "no write succeeded while {} was down",
-            c.members[i].name
+            "no write succeeded while {} (leader: {}) was down; failures: {failed:?}",
+            c.members[i].name,
+            i == l
         );
         c.members[i].restart();
         c.wait_leader(SETTLE);
@@ -1216,11 +1243,12 @@ fn a_rolling_restart_under_load_loses_nothing() {
     std::thread::sleep(Duration::from_millis(3000));
     let gap = {
         let t = times.lock().unwrap();
-        let around: Vec<Instant> = t
+        let mut around: Vec<Instant> = t
             .iter()
             .copied()
             .filter(|x| *x > sent - Duration::from_millis(300))
             .collect();
+        around.sort();
         around
             .windows(2)
             .map(|w| w[1] - w[0])
@@ -1230,7 +1258,9 @@ fn a_rolling_restart_under_load_loses_nothing() {
     c.members[l].restart();
     c.wait_leader(SETTLE);
     done.store(true, Ordering::SeqCst);
-    writer.join().unwrap();
+    for w in writers {
+        w.join().unwrap();
+    }
     let acked = acked.lock().unwrap().clone();
     println!(
         "{} acknowledged writes; longest write pause around the leader's SIGTERM: {gap:?}",
