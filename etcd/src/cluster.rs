@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use etcd_common::stats::{LeaderInfo, LeaderStats, SelfStats, format_member_id};
 use etcd_common::{ErrorCode, EtcdError, Member};
+use openraft::Instant as _;
 use openraft::async_runtime::WatchReceiver;
 use openraft::{Config as RaftConfig, ServerState, SnapshotPolicy};
 use tokio::time::Instant;
@@ -54,6 +55,7 @@ pub struct Cluster {
     shared: Arc<Shared>,
     peers: PeerClient,
     request_timeout: Duration,
+    election_timeout: Duration,
     started_at: UnixNanos,
     leader_since: AtomicU64,
     recv_append: AtomicU64,
@@ -136,7 +138,7 @@ impl Cluster {
         let raft = Raft::new(
             identity.member_id,
             Arc::new(raft_config),
-            NetworkFactory::new(peers.clone()),
+            NetworkFactory::new(peers.clone(), shared.clone()),
             log_store,
             sm,
         )
@@ -167,6 +169,7 @@ impl Cluster {
             raft,
             shared,
             request_timeout: Duration::from_secs(5) + 2 * election,
+            election_timeout: election,
             started_at: time::now(),
             leader_since: AtomicU64::new(0),
             recv_append: AtomicU64::new(0),
@@ -183,8 +186,35 @@ impl Cluster {
     }
 
     /// Stop raft (flushes and closes the log store).
+    /// Stop raft (flushes and closes the log store).
     pub async fn shutdown(&self) {
         let _ = self.raft.shutdown().await;
+    }
+
+    /// On a graceful stop, a leader hands leadership to the most caught-up voter first, as
+    /// etcd does, so writes pause for a round trip rather than an election timeout.
+    pub async fn step_down(&self) {
+        if !self.is_leader() {
+            return;
+        }
+        let target = {
+            let m = self.raft.metrics();
+            let m = m.borrow_watched();
+            let voters: Vec<u64> = m.membership_config.membership().voter_ids().collect();
+            let progress = m.replication.clone().unwrap_or_default();
+            voters
+                .into_iter()
+                .filter(|id| *id != self.member_id)
+                .max_by_key(|id| progress.get(id).and_then(|p| p.as_ref().map(|l| l.index)))
+        };
+        let Some(to) = target else { return };
+        if self.raft.trigger().transfer_leader(to).await.is_err() {
+            return;
+        }
+        let deadline = Instant::now() + self.election_timeout;
+        while Instant::now() < deadline && self.leader_id() == Some(self.member_id) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Wait until the state machine has caught up with what was committed before a restart, so
@@ -421,6 +451,11 @@ impl Cluster {
 
     /// Run a members-API change on the leader (here, or forwarded to it).
     pub async fn member_op(&self, op: MemberOp) -> MemberOpReply {
+        if let MemberOp::Remove { id } | MemberOp::Update { id, .. } = &op
+            && self.store().is_removed_member(*id)
+        {
+            return Err(MemberOpError::Removed(format!("{id:x}")));
+        }
         let deadline = Instant::now() + self.request_timeout;
         loop {
             if Instant::now() >= deadline {
@@ -495,13 +530,30 @@ impl Cluster {
     // ---- cluster view ------------------------------------------------------------------
 
     pub fn is_leader(&self) -> bool {
-        let m = self.raft.metrics();
-        let m = m.borrow_watched();
-        m.current_leader == Some(self.member_id) && m.state == ServerState::Leader
+        self.leader_id() == Some(self.member_id)
     }
 
+    /// The leader as clients should see it. A leader that has not heard from a quorum within
+    /// an election timeout counts as none: etcd's leader steps down then (check-quorum), and
+    /// clients must not be told a cut-off member still leads.
     pub fn leader_id(&self) -> Option<u64> {
-        self.raft.metrics().borrow_watched().current_leader
+        let m = self.raft.metrics();
+        let m = m.borrow_watched();
+        let leader = m.current_leader?;
+        if leader == self.member_id {
+            if m.state != ServerState::Leader {
+                return None;
+            }
+            let voters = m.membership_config.membership().voter_ids().count();
+            let heard_from_quorum = m
+                .last_quorum_acked
+                .as_ref()
+                .is_some_and(|t| t.elapsed() < self.election_timeout);
+            if voters > 1 && !heard_from_quorum {
+                return None;
+            }
+        }
+        Some(leader)
     }
 
     pub fn members(&self) -> Vec<Member> {

@@ -66,6 +66,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         _ = wait_for_signal() => tracing::info!("received signal; shutting down"),
         _ = cluster.removed.cancelled() => {}
     }
+    cluster.step_down().await;
     shutdown.cancel();
     let _ = tokio::time::timeout(DRAIN, async {
         while servers.join_next().await.is_some() {}
@@ -82,14 +83,54 @@ fn serve(
     shutdown: &CancellationToken,
 ) {
     for l in listeners {
-        let router = router.clone();
-        let token = shutdown.clone();
-        servers.spawn(async move {
-            axum::serve(l, router)
-                .with_graceful_shutdown(token.cancelled_owned())
-                .await
-        });
+        servers.spawn(serve_listener(l, router.clone(), shutdown.clone()));
     }
+}
+
+/// Accept HTTP/1.1 connections until `shutdown`, then let each finish its request.
+///
+/// hyper is driven directly rather than through `axum::serve` so that header names go out in
+/// canonical case (`X-Etcd-Index`), byte for byte as Go's server writes them.
+async fn serve_listener(
+    listener: TcpListener,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let mut conns = tokio::task::JoinSet::new();
+    loop {
+        let stream = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors and the like: keep serving the open connections.
+                Err(e) => {
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let shutdown = shutdown.clone();
+        conns.spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.title_case_headers(true);
+            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+        // Reap finished connections so the set does not grow without bound.
+        while conns.try_join_next().is_some() {}
+    }
+    while conns.join_next().await.is_some() {}
+    Ok(())
 }
 
 async fn bind_all(urls: &[String]) -> anyhow::Result<Vec<TcpListener>> {

@@ -4,11 +4,14 @@
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::http::Method;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::any;
 use etcd_common::headers::CLUSTER_ID;
 use etcd_common::{MemberList, Version};
 use serde::Serialize;
@@ -20,18 +23,88 @@ use crate::raft::membership::{MemberOp, MemberOpError};
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route("/version", get(version))
-        .route("/health", get(health))
-        .route("/v2/stats/self", get(self_stats))
-        .route("/v2/stats/store", get(store_stats))
-        .route("/v2/stats/leader", get(leader_stats))
-        .route("/v2/members", get(members).post(add_member))
-        .route("/v2/members/leader", get(leader))
         .route(
-            "/v2/members/{id}",
-            axum::routing::delete(remove_member).put(update_member),
+            "/version",
+            any(version).layer(from_fn_with_state(GET_ONLY, gate)),
         )
-        .route("/v2/machines", get(machines))
+        .route(
+            "/health",
+            any(health).layer(from_fn_with_state(GET_ONLY, gate)),
+        )
+        .route(
+            "/v2/stats/self",
+            any(self_stats).layer(from_fn_with_state(GET_ONLY, gate)),
+        )
+        .route(
+            "/v2/stats/store",
+            any(store_stats).layer(from_fn_with_state(GET_ONLY, gate)),
+        )
+        .route(
+            "/v2/stats/leader",
+            any(leader_stats).layer(from_fn_with_state(GET_ONLY, gate)),
+        )
+        .route(
+            "/v2/machines",
+            any(machines).layer(from_fn_with_state(GET_HEAD, gate)),
+        )
+        .route("/v2/members", any(members_root))
+        .route("/v2/members/{id}", any(member))
+}
+
+/// The methods a route serves; anything else is etcd's 405 with this `Allow` list.
+#[derive(Clone, Copy)]
+struct Allowed {
+    methods: &'static [Method],
+    allow: &'static str,
+}
+
+const GET_ONLY: Allowed = Allowed {
+    methods: &[Method::GET],
+    allow: "GET",
+};
+const GET_HEAD: Allowed = Allowed {
+    methods: &[Method::GET, Method::HEAD],
+    allow: "GET,HEAD",
+};
+
+async fn gate(State(a): State<Allowed>, req: Request, next: Next) -> Response {
+    if a.methods.contains(req.method()) {
+        next.run(req).await
+    } else {
+        super::method_not_allowed(a.allow)
+    }
+}
+
+/// etcd's members handler serves these methods on `/v2/members` and below.
+const MEMBERS_ALLOW: &str = "GET,POST,DELETE,PUT";
+
+async fn members_root(
+    State(app): State<App>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match method {
+        Method::GET => members(State(app)).await,
+        Method::POST => add_member(State(app), headers, body).await,
+        _ => super::method_not_allowed(MEMBERS_ALLOW),
+    }
+}
+
+async fn member(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match (method, id.as_str()) {
+        (Method::GET, "leader") => leader(State(app)).await,
+        (Method::DELETE, _) => remove_member(State(app), Path(id)).await,
+        (Method::PUT, _) => update_member(State(app), Path(id), headers, body).await,
+        (Method::GET, _) => super::method_not_allowed(MEMBERS_ALLOW),
+        _ => super::method_not_allowed(MEMBERS_ALLOW),
+    }
 }
 
 fn json_body<T: Serialize>(status: StatusCode, v: &T, newline: bool) -> Response {
@@ -122,7 +195,7 @@ async fn leader(State(app): State<App>) -> Response {
         Some(m) => json_body(StatusCode::OK, &m, true),
         None => json_body(
             StatusCode::SERVICE_UNAVAILABLE,
-            &serde_json::json!({"message": "During leader election"}),
+            &serde_json::json!({"message": "During election"}),
             true,
         ),
     };
@@ -145,10 +218,11 @@ async fn machines(State(app): State<App>) -> Response {
         .into_response()
 }
 
+/// etcd's members-API errors: `{"message":…}` without a trailing newline.
 fn message(app: &App, status: StatusCode, m: impl Into<String>) -> Response {
     with_cluster_id(
         app,
-        json_body(status, &serde_json::json!({"message": m.into()}), true),
+        json_body(status, &serde_json::json!({"message": m.into()}), false),
     )
 }
 
@@ -156,6 +230,7 @@ fn member_error(app: &App, e: MemberOpError) -> Response {
     let status = match e {
         MemberOpError::NotFound(_) => StatusCode::NOT_FOUND,
         MemberOpError::Conflict(_) => StatusCode::CONFLICT,
+        MemberOpError::Removed(_) => StatusCode::GONE,
         MemberOpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     message(app, status, e.to_string())
@@ -187,7 +262,7 @@ fn peer_urls(headers: &HeaderMap, body: &[u8]) -> Result<Vec<String>, Refusal> {
         host_port(u).map_err(|e| (StatusCode::BAD_REQUEST, e))?;
     }
     if req.peer_urls.is_empty() {
-        return Err((StatusCode::BAD_REQUEST, "peerURLs is empty".to_string()));
+        return Err((StatusCode::BAD_REQUEST, "no valid URLs given".to_string()));
     }
     Ok(req.peer_urls)
 }

@@ -47,7 +47,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
         return StatusCode::OK.into_response();
     }
     let Some(method) = Method::parse(parts.method.as_str()) else {
-        return method_not_allowed();
+        return super::method_not_allowed("HEAD,GET,PUT,POST,DELETE");
     };
     let body = match axum::body::to_bytes(body, MAX_FORM_SIZE + 1).await {
         Ok(b) => b,
@@ -93,13 +93,8 @@ async fn serve(
                 .store()
                 .get(&req.key, req.recursive, req.sorted, time::now());
             match result {
-                Ok(event) => {
-                    let mut resp = event_response(cluster, &event, cluster.raft_index(), false);
-                    if method == Method::Head {
-                        *resp.body_mut() = Body::empty();
-                    }
-                    resp
-                }
+                // For HEAD hyper sends the headers (Content-Length included) and drops the body.
+                Ok(event) => event_response(cluster, &event, cluster.raft_index(), false),
                 Err(e) => error_response(&e),
             }
         }
@@ -235,14 +230,20 @@ fn redirect(to: &str, query: Option<&str>, method: &axum::http::Method) -> Respo
     } else {
         String::new()
     };
+    let body_is_empty = body.is_empty();
     let mut resp = (StatusCode::MOVED_PERMANENTLY, body).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         resp.headers_mut().insert(header::LOCATION, v);
     }
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    // Go's http.Redirect writes an HTML body (and says so) only for GET and HEAD.
+    if body_is_empty {
+        resp.headers_mut().remove(header::CONTENT_TYPE);
+    } else {
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
+    }
     resp
 }
 
@@ -252,23 +253,4 @@ fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&#34;")
         .replace('\'', "&#39;")
-}
-
-/// Go's `http.Error(w, "Method Not Allowed", 405)` with etcd's `Allow` list.
-pub fn method_not_allowed() -> Response {
-    let mut resp = (StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n").into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::ALLOW,
-        HeaderValue::from_static("HEAD,GET,PUT,POST,DELETE"),
-    );
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    h.insert(
-        "X-Content-Type-Options",
-        HeaderValue::from_static("nosniff"),
-    );
-    resp
 }

@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tokio_util::sync::CancellationToken;
 
 use crate::cluster::Cluster;
@@ -46,8 +46,37 @@ pub fn client_router(app: App) -> Router {
     Router::new()
         .merge(keys::routes())
         .merge(admin::routes())
+        .fallback(not_found)
         .layer(middleware::from_fn(cors))
         .with_state(app)
+}
+
+/// Go's `http.Error` text responses (`text/plain; charset=utf-8`, `nosniff`).
+fn go_error(status: StatusCode, text: &'static str) -> Response {
+    let mut resp = (status, text).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        "X-Content-Type-Options",
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
+}
+
+/// Go's `http.NotFound`, for every path etcd does not serve.
+async fn not_found() -> Response {
+    go_error(StatusCode::NOT_FOUND, "404 page not found\n")
+}
+
+/// Go's `http.Error(w, "Method Not Allowed", 405)` with the handler's `Allow` list.
+pub fn method_not_allowed(allow: &'static str) -> Response {
+    let mut resp = go_error(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    resp
 }
 
 /// The peer-facing router.

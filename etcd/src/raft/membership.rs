@@ -40,6 +40,9 @@ pub enum MemberOpError {
     /// 404 `No such member: <id>`.
     #[error("No such member: {0}")]
     NotFound(String),
+    /// 410 `Member permanently removed: <id>`.
+    #[error("Member permanently removed: {0}")]
+    Removed(String),
     /// 409, e.g. `etcdserver: peerURL exists`.
     #[error("{0}")]
     Conflict(String),

@@ -17,6 +17,7 @@ use openraft::network::{RPCOption, RaftNetworkFactory};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::state_machine::Shared;
 use super::types::{
     AppendEntriesRequest, AppendEntriesResponse, MemberInfo, RaftError, RpcError, Snapshot,
     SnapshotData, SnapshotResponse, StreamingError, TransferLeaderRequest, TransferLeaderResponse,
@@ -168,11 +169,12 @@ impl PeerClient {
 /// Builds one [`PeerConnection`] per target for openraft's replication streams.
 pub struct NetworkFactory {
     client: PeerClient,
+    shared: Arc<Shared>,
 }
 
 impl NetworkFactory {
-    pub fn new(client: PeerClient) -> NetworkFactory {
-        NetworkFactory { client }
+    pub fn new(client: PeerClient, shared: Arc<Shared>) -> NetworkFactory {
+        NetworkFactory { client, shared }
     }
 }
 
@@ -183,6 +185,7 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
         PeerConnection {
             target,
             client: self.client.clone(),
+            shared: self.shared.clone(),
             base: node.peer_urls.first().cloned().unwrap_or_default(),
         }
     }
@@ -191,6 +194,10 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
 pub struct PeerConnection {
     target: u64,
     client: PeerClient,
+    /// Where the applied member list says the target lives now: a connection outlives a
+    /// `PUT /v2/members/<id>` that moves the member to a new peer URL.
+    shared: Arc<Shared>,
+    /// The URL the connection was made for, until the member list knows the target.
     base: String,
 }
 
@@ -205,9 +212,13 @@ impl PeerConnection {
         Req: Serialize,
         Result<Resp, RaftError>: DeserializeOwned,
     {
+        let base = self
+            .shared
+            .peer_url(self.target)
+            .unwrap_or_else(|| self.base.clone());
         let res: Result<Resp, RaftError> = self
             .client
-            .call(&self.base, path, req, option.soft_ttl())
+            .call(&base, path, req, option.soft_ttl())
             .await
             .map_err(|e| match e {
                 PeerError::Unreachable(m) => RpcError::Unreachable(Unreachable::from_string(m)),

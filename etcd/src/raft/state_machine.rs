@@ -62,6 +62,15 @@ impl Shared {
     }
 
     /// Members as of the last applied membership config.
+    /// A member's current first peer URL (it changes with `PUT /v2/members/<id>`).
+    pub fn peer_url(&self, id: u64) -> Option<String> {
+        self.members
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .and_then(|m| m.peer_urls.first().cloned())
+    }
+
     pub fn members(&self) -> BTreeMap<u64, MemberInfo> {
         self.members
             .read()
@@ -243,6 +252,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                             0
                         };
                         store.advance_index(added * INTERNAL_WRITES_PER_MEMBER + version);
+                        for (id, _) in before.nodes() {
+                            if m.get_node(id).is_none() {
+                                store.record_removed_member(*id);
+                            }
+                        }
                         self.last_membership = StoredMembership::new(Some(entry.log_id), m);
                         membership_changed = true;
                         ApplyResult::Nothing

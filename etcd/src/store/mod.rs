@@ -42,6 +42,9 @@ pub struct Store {
     /// (deadline, path) of every node with a TTL; the first entry expires next.
     ttl: BTreeSet<(UnixNanos, String)>,
     history: History,
+    /// Members removed from the cluster (etcd keeps them under `/0/removed_members`): they
+    /// may never come back, and the members API answers 410 for them.
+    removed_members: BTreeSet<u64>,
     hub: WatcherHub,
     counters: Counters,
 }
@@ -60,6 +63,8 @@ struct SnapshotV2<N> {
     nodes: Vec<N>,
     current_index: u64,
     history: History,
+    #[serde(default)]
+    removed_members: BTreeSet<u64>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +99,7 @@ impl Store {
             current_index: 0,
             ttl: BTreeSet::new(),
             history: History::default(),
+            removed_members: BTreeSet::new(),
             hub: WatcherHub::default(),
             counters: Counters::default(),
         }
@@ -108,6 +114,15 @@ impl Store {
     /// cluster version live in its v2 tree under `/0`), so indexes line up with real etcd.
     pub fn advance_index(&mut self, n: u64) {
         self.current_index += n;
+    }
+
+    /// Record a member removed from the cluster (applied with the membership change).
+    pub fn record_removed_member(&mut self, id: u64) {
+        self.removed_members.insert(id);
+    }
+
+    pub fn is_removed_member(&self, id: u64) -> bool {
+        self.removed_members.contains(&id)
     }
 
     /// The earliest TTL deadline, for the leader's expiry ticker.
@@ -328,6 +343,7 @@ impl Store {
             nodes,
             current_index: self.current_index,
             history: self.history.clone(),
+            removed_members: self.removed_members.clone(),
         })
     }
 
@@ -362,6 +378,7 @@ impl Store {
         self.root = root;
         self.current_index = snap.current_index;
         self.history = snap.history;
+        self.removed_members = snap.removed_members;
         self.ttl = ttl;
         self.hub.clear();
         Ok(())
