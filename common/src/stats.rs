@@ -148,6 +148,9 @@ mod tests {
             serde_json::to_string(&m).unwrap(),
             r#"{"id":"ddd67b312462fd7b","name":"default","peerURLs":["http://127.0.0.1:2380"],"clientURLs":["http://127.0.0.1:2379"]}"#
         );
-        assert_eq!(parse_member_id("ddd67b312462fd7b"), Some(0xddd67b312462fd7b));
+        assert_eq!(
+            parse_member_id("ddd67b312462fd7b"),
+            Some(0xddd67b312462fd7b)
+        );
     }
 }
