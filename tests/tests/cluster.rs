@@ -25,21 +25,18 @@ fn write_until_ok(m: &Member, method: &str, path: &str, form: &[(&str, &str)]) -
     })
 }
 
-/// The whole tree of member `m`, as a sorted recursive GET (local read).
-fn tree(m: &Member) -> String {
-    m.get("/v2/keys/?recursive=true&sorted=true").body
-}
-
-/// Wait until every listed member serves the same tree as `reference` (local reads lag).
+/// Wait until every listed member serves the same tree and X-Etcd-Index as `reference` (local
+/// reads lag).
 fn wait_same_tree(c: &Cluster, reference: usize, members: &[usize]) -> String {
-    wait_for(SETTLE, "members to serve the same tree", || {
-        let want = c.members[reference]
-            .get("/v2/keys/?recursive=true&sorted=true&quorum=true")
-            .body;
+    wait_for(SETTLE, "members to serve the same tree and index", || {
+        let want = c.members[reference].get("/v2/keys/?recursive=true&sorted=true&quorum=true");
         members
             .iter()
-            .all(|i| tree(&c.members[*i]) == want)
-            .then_some(want)
+            .all(|i| {
+                let r = c.members[*i].get("/v2/keys/?recursive=true&sorted=true");
+                r.body == want.body && r.etcd_index() == want.etcd_index()
+            })
+            .then_some(want.body)
     })
 }
 
@@ -1283,5 +1280,101 @@ fn a_rolling_restart_under_load_loses_nothing() {
     assert!(
         gap < Duration::from_millis(500),
         "writes paused {gap:?} when the leader stopped gracefully (no leadership transfer?)"
+    );
+}
+
+// 15. TTLs in a cluster: a key set with a TTL through a follower expires once, at the same index
+//     on every member, even though the leader that accepted it is killed before it is due.
+#[test]
+fn a_ttl_key_expires_everywhere_after_the_leader_dies() {
+    let mut c = Cluster::start(3);
+    let l = c.leader();
+    let f = c.follower();
+    let r = c.members[f].put("/v2/keys/ttl", &[("value", "v"), ("ttl", "2")]);
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(node(&r)["ttl"], 2);
+    let idx = modified_index(&r);
+    let watchers: Vec<_> = (0..3)
+        .filter(|i| *i != l)
+        .map(|i| {
+            let url = c.members[i].url(&format!("/v2/keys/ttl?wait=true&waitIndex={}", idx + 1));
+            std::thread::spawn(move || probe(&url, SETTLE))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    c.members[l].kill();
+    let events: Vec<serde_json::Value> = watchers
+        .into_iter()
+        .map(|w| {
+            let r = w.join().unwrap().expect("the watch answered");
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.json()
+        })
+        .collect();
+    for e in &events {
+        assert_eq!(e["action"], "expire", "{e}");
+        assert_eq!(e["node"]["key"], "/ttl");
+        assert_eq!(e["prevNode"]["value"], "v");
+        assert_eq!(e["node"]["createdIndex"].as_u64(), Some(idx));
+        assert_eq!(
+            e["node"]["modifiedIndex"],
+            events[0]["node"]["modifiedIndex"]
+        );
+    }
+    let rest: Vec<usize> = (0..3).filter(|i| *i != l).collect();
+    for i in &rest {
+        let r = c.members[*i].get("/v2/keys/ttl");
+        assert_eq!(r.status, 404, "{}", r.body);
+        assert_eq!(r.json()["errorCode"], 100);
+    }
+    // The old leader comes back and agrees: the key is gone there too, at the same index.
+    c.members[l].restart();
+    let nl = c.wait_leader(SETTLE);
+    wait_same_tree(&c, nl, &[0, 1, 2]);
+    assert_eq!(c.members[l].get("/v2/keys/ttl").status, 404);
+}
+
+// 16. A member that was never added through the API cannot join an existing cluster with
+//     `--initial-cluster-state existing`: it exits (real etcd: "member count is unequal").
+#[test]
+fn an_unannounced_member_cannot_join_an_existing_cluster() {
+    let c = Cluster::start(3);
+    let ends = Endpoints::new();
+    let initial = c.initial_cluster_with(&format!("n4={}", ends.peer_url()));
+    let args = [
+        "--initial-cluster",
+        initial.as_str(),
+        "--initial-cluster-state",
+        "existing",
+        "--initial-cluster-token",
+        c.token.as_str(),
+        "--heartbeat-interval",
+        "50",
+        "--election-timeout",
+        "500",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut d = etcd_tests::Daemon::new(etcd_bin(), "n4".into(), ends, args);
+    d.spawn();
+    let status = wait_for(SETTLE, "the unannounced member to exit", || {
+        if let Some(r) = probe(&d.url("/v2/keys/"), Duration::from_millis(300)) {
+            assert_ne!(r.status, 200, "it serves clients: {}", r.body);
+        }
+        d.exit_status()
+    });
+    println!(
+        "unannounced member: {status}; log tail: {:?}",
+        d.log().lines().last()
+    );
+    assert!(!status.success());
+    assert_eq!(c.member_list().len(), 3);
+    let l = c.leader();
+    assert_eq!(
+        c.members[l]
+            .put("/v2/keys/still", &[("value", "ok")])
+            .status,
+        201
     );
 }
