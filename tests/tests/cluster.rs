@@ -91,6 +91,52 @@ fn writes_on_followers_are_forwarded_and_visible_on_every_member() {
             });
         }
     }
+    // Failed writes on a follower: etcd's error body, with the index of the last change, and
+    // the same index in X-Etcd-Index.
+    let f = c.follower();
+    let cur = wait_for(SETTLE, "an agreed X-Etcd-Index", || {
+        let seen: Vec<u64> = c
+            .members
+            .iter()
+            .map(|m| m.get("/v2/keys/").etcd_index())
+            .collect();
+        seen.iter().all(|i| *i == seen[0]).then(|| seen[0])
+    });
+    let cases: [(&str, &str, &[(&str, &str)], u16, serde_json::Value); 3] = [
+        (
+            "PUT",
+            "/v2/keys/from-n1?prevValue=wrong",
+            &[("value", "x")],
+            412,
+            serde_json::json!({"errorCode": 101, "message": "Compare failed",
+                "cause": "[wrong != v0]", "index": cur}),
+        ),
+        (
+            "PUT",
+            "/v2/keys/from-n1?prevExist=false",
+            &[("value", "x")],
+            412,
+            serde_json::json!({"errorCode": 105, "message": "Key already exists",
+                "cause": "/from-n1", "index": cur}),
+        ),
+        (
+            "DELETE",
+            "/v2/keys/nope",
+            &[],
+            404,
+            serde_json::json!({"errorCode": 100, "message": "Key not found",
+                "cause": "/nope", "index": cur}),
+        ),
+    ];
+    for (method, path, form, status, body) in cases {
+        let r = c.members[f].request(method, path, Some(form));
+        assert_eq!(
+            (r.status, r.json()),
+            (status, body),
+            "{method} {path} on a follower"
+        );
+        assert_eq!(r.etcd_index(), cur, "X-Etcd-Index of {method} {path}");
+    }
 }
 
 // 2. Every member reports the same X-Etcd-Index once writes settle and the same X-Raft-Term;
