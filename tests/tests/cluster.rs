@@ -102,7 +102,15 @@ fn writes_on_followers_are_forwarded_and_visible_on_every_member() {
             .collect();
         seen.iter().all(|i| *i == seen[0]).then(|| seen[0])
     });
-    let cases: [(&str, &str, &[(&str, &str)], u16, serde_json::Value); 3] = [
+    /// Method, path, form, expected status and body.
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a [(&'a str, &'a str)],
+        u16,
+        serde_json::Value,
+    );
+    let cases: [Case; 3] = [
         (
             "PUT",
             "/v2/keys/from-n1?prevValue=wrong",
