@@ -894,6 +894,32 @@ fn a_watch_on_a_follower_spans_a_leader_change() {
         }
         seen
     });
+    // A streaming watch (`stream=true`) on the same follower, one JSON object per event.
+    let stream_url = format!(
+        "{}/v2/keys/w?wait=true&stream=true&waitIndex={}",
+        c.members[f].client_url(),
+        first + 1
+    );
+    let streamer = std::thread::spawn(move || {
+        let client = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .timeout(SETTLE * 2)
+            .build()
+            .unwrap();
+        let resp = client.get(&stream_url).send().expect("stream watch");
+        assert_eq!(resp.status().as_u16(), 200);
+        serde_json::Deserializer::from_reader(resp)
+            .into_iter::<serde_json::Value>()
+            .take(5)
+            .map(|e| {
+                let n = e.expect("an event")["node"].clone();
+                (
+                    n["value"].as_str().unwrap().to_string(),
+                    n["modifiedIndex"].as_u64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    });
     std::thread::sleep(Duration::from_millis(300));
     c.members[l].kill();
     // Compare-and-swap from the previous value: a retried write can never apply twice.
@@ -922,6 +948,8 @@ fn a_watch_on_a_follower_spans_a_leader_change() {
     }
     let seen = watcher.join().unwrap();
     assert_eq!(seen, written);
+    let streamed = streamer.join().unwrap();
+    assert_eq!(streamed, written, "stream=true watch");
 }
 
 // 11. Leader statistics: followers with successful appends on the leader, 403 on followers.
