@@ -2,11 +2,6 @@
 
 use std::process::ExitCode;
 
-// glibc's allocator showed up as a fifth of the write path's CPU profile (many small, short-lived
-// allocations per request across two threads); mimalloc handles that pattern far better.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use etcd::config::{CLUSTER_VERSION, Config, ConfigError, Invocation, VERSION};
 
 fn main() -> ExitCode {

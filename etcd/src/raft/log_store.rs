@@ -490,8 +490,16 @@ fn db_err<E: Into<redb::Error>>(what: &'static str) -> impl FnOnce(E) -> io::Err
     }
 }
 
+/// redb's page cache for the log. The log is written once and read back only by lagging
+/// followers and restarts, so a small cache suffices; redb's default (1 GiB ceiling) only
+/// inflates resident memory.
+const CACHE_BYTES: usize = 16 << 20;
+
 fn open_db(path: &Path) -> io::Result<Database> {
-    let mut db = Database::create(path).map_err(db_err("open"))?;
+    let mut db = Database::builder()
+        .set_cache_size(CACHE_BYTES)
+        .create(path)
+        .map_err(db_err("open"))?;
 
     // Create both tables up front: reading a table that was never created is an error.
     let tx = db.begin_write().map_err(db_err("begin create tables"))?;

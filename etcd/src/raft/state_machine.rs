@@ -91,7 +91,10 @@ impl StateMachine {
     pub async fn open(dir: &Path) -> io::Result<StateMachine> {
         let path = dir.join("state.redb");
         let db = tokio::task::spawn_blocking(move || -> io::Result<Database> {
-            let db = Database::create(&path).map_err(io::Error::other)?;
+            let db = Database::builder()
+                .set_cache_size(4 << 20)
+                .create(&path)
+                .map_err(io::Error::other)?;
             let tx = db.begin_write().map_err(io::Error::other)?;
             tx.open_table(SNAPSHOT).map_err(io::Error::other)?;
             tx.commit().map_err(io::Error::other)?;
