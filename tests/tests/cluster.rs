@@ -609,9 +609,17 @@ fn members_join_by_snapshot_and_can_be_removed_including_the_leader() {
 
     // Remove the leader: the other two carry on and elect one of themselves.
     let lid = c.id(l);
-    let r = c.delete_member(l, &lid);
-    assert_eq!((r.status, r.body.as_str()), (204, ""), "remove leader");
     let rest: Vec<usize> = (0..4).filter(|i| *i != l && *i != f).collect();
+    match c.try_delete_member(l, &lid) {
+        Ok(r) => assert_eq!((r.status, r.body.as_str()), (204, ""), "remove leader"),
+        // Real etcd may stop before it answers; the others' member list says what happened.
+        Err(e) => println!("removing the leader: no answer ({e})"),
+    }
+    wait_for(SETTLE, "the others to drop the removed leader", || {
+        rest.iter()
+            .all(|i| !c.members[*i].get("/v2/members").body.contains(lid.as_str()))
+            .then_some(())
+    });
     wait_for(SETTLE, "the removed leader to exit", || {
         c.members[l].exit_status().map(|_| ())
     });
