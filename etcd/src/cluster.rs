@@ -678,6 +678,7 @@ async fn join_existing(config: &Config) -> Result<Identity, StartError> {
     let client = PeerClient::new(0, 0);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut last_error = String::from("no other members in --initial-cluster");
+    let mut not_listed = 0;
     while Instant::now() < deadline {
         for base in &others {
             match client
@@ -700,6 +701,16 @@ async fn join_existing(config: &Config) -> Result<Identity, StartError> {
                             });
                         }
                         None => {
+                            // The cluster answered and does not know us: etcd refuses such a
+                            // member at once. A short grace covers a `member add` still
+                            // committing when we started.
+                            not_listed += 1;
+                            if not_listed >= 10 {
+                                return Err(StartError::Config(format!(
+                                    "cannot join the existing cluster: member with peer URLs {} has not been added to the cluster (use `etcdctl member add` first)",
+                                    config.initial_advertise_peer_urls.join(",")
+                                )));
+                            }
                             last_error = format!(
                                 "member with peer URLs {} has not been added to the cluster (use `etcdctl member add` first)",
                                 config.initial_advertise_peer_urls.join(",")
