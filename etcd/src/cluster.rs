@@ -272,7 +272,9 @@ impl Cluster {
                     Err(e) => e,
                 };
                 let Some(f) = err.forward_to_leader() else {
-                    return Err(internal(err.to_string()));
+                    // No quorum (yet): etcd keeps trying until its request timeout.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
                 };
                 let Some(answer) = self
                     .ask_leader::<_, ReadIndexReply>(f, paths::READ_INDEX, &(), deadline)
@@ -285,10 +287,11 @@ impl Cluster {
                     Ok(ReadIndexReply { result: Ok(index) }) => {
                         return self.wait_applied(index, remaining).await;
                     }
-                    Ok(ReadIndexReply { result: Err(_) }) | Err(PeerError::Unreachable(_)) => {
+                    // The leader could not confirm itself, or did not answer: retry until the
+                    // deadline, then report the timeout as etcd does.
+                    Ok(ReadIndexReply { result: Err(_) }) | Err(_) => {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
-                    Err(e) => return Err(internal(e.to_string())),
                 }
             }
         };
@@ -364,7 +367,12 @@ impl Cluster {
                     Err(PeerError::Unreachable(_)) => {
                         tokio::time::sleep(Duration::from_millis(50)).await;
                     }
-                    Err(e) => return Err(internal(e.to_string())),
+                    // It may have been applied: never retry, answer as etcd does.
+                    Err(PeerError::Other(_)) => {
+                        return Err(internal(
+                            "etcdserver: request timed out, possibly due to previous leader failure",
+                        ));
+                    }
                 }
             }
         };
