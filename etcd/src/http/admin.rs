@@ -23,30 +23,12 @@ use crate::raft::membership::{MemberOp, MemberOpError};
 
 pub fn routes() -> Router<App> {
     Router::new()
-        .route(
-            "/version",
-            any(version).layer(from_fn_with_state(GET_ONLY, gate)),
-        )
-        .route(
-            "/health",
-            any(health).layer(from_fn_with_state(GET_ONLY, gate)),
-        )
-        .route(
-            "/v2/stats/self",
-            any(self_stats).layer(from_fn_with_state(GET_ONLY, gate)),
-        )
-        .route(
-            "/v2/stats/store",
-            any(store_stats).layer(from_fn_with_state(GET_ONLY, gate)),
-        )
-        .route(
-            "/v2/stats/leader",
-            any(leader_stats).layer(from_fn_with_state(GET_ONLY, gate)),
-        )
-        .route(
-            "/v2/machines",
-            any(machines).layer(from_fn_with_state(GET_HEAD, gate)),
-        )
+        .route("/version", gated(version, GET_ONLY))
+        .route("/health", gated(health, GET_ONLY))
+        .route("/v2/stats/self", gated(self_stats, GET_ONLY))
+        .route("/v2/stats/store", gated(store_stats, GET_ONLY))
+        .route("/v2/stats/leader", gated(leader_stats, GET_ONLY))
+        .route("/v2/machines", gated(machines, GET_HEAD))
         .route("/v2/members", any(members_root))
         .route("/v2/members/{id}", any(member))
 }
@@ -66,6 +48,15 @@ const GET_HEAD: Allowed = Allowed {
     methods: &[Method::GET, Method::HEAD],
     allow: "GET,HEAD",
 };
+
+/// A route that serves only `allowed`'s methods.
+fn gated<H, T>(handler: H, allowed: Allowed) -> axum::routing::MethodRouter<App>
+where
+    H: axum::handler::Handler<T, App>,
+    T: 'static,
+{
+    any(handler).layer(from_fn_with_state(allowed, gate))
+}
 
 async fn gate(State(a): State<Allowed>, req: Request, next: Next) -> Response {
     if a.methods.contains(req.method()) {

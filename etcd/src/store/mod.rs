@@ -551,10 +551,7 @@ impl Store {
             // directory's own modifiedIndex stays put while the event carries the new index.
             Body::Dir(_) => e.node.dir = true,
         }
-        let old = std::mem::replace(&mut node.expire_at, expire_at.filter(|t| *t >= MIN_EXPIRE));
-        (e.node.expiration, e.node.ttl) = node.expiration_and_ttl(now);
-        let new = node.expire_at;
-        self.retime(&clean, old, new);
+        (e.node.expiration, e.node.ttl) = set_deadline(&mut self.ttl, node, &clean, expire_at, now);
         self.current_index = next;
         Ok(self.publish(e, refresh))
     }
@@ -590,10 +587,7 @@ impl Store {
         }
         node.modified_index = next;
         e.node.value = Some(node.value().to_string());
-        let old = std::mem::replace(&mut node.expire_at, expire_at.filter(|t| *t >= MIN_EXPIRE));
-        (e.node.expiration, e.node.ttl) = node.expiration_and_ttl(now);
-        let new = node.expire_at;
-        self.retime(&clean, old, new);
+        (e.node.expiration, e.node.ttl) = set_deadline(&mut self.ttl, node, &clean, expire_at, now);
         self.current_index = next;
         Ok(self.publish(e, refresh))
     }
@@ -739,15 +733,6 @@ impl Store {
         }
     }
 
-    fn retime(&mut self, clean: &str, old: Option<UnixNanos>, new: Option<UnixNanos>) {
-        if let Some(at) = old {
-            self.ttl.remove(&(at, clean.to_string()));
-        }
-        if let Some(at) = new {
-            self.ttl.insert((at, clean.to_string()));
-        }
-    }
-
     /// Record an event and wake its watchers; a TTL refresh is recorded but wakes nobody.
     fn publish(&mut self, mut e: Event, refresh: bool) -> Arc<Event> {
         e.refresh = refresh;
@@ -764,6 +749,25 @@ impl Store {
         self.hub.notify(&e);
         Ok(e)
     }
+}
+
+/// Give `node` its new deadline (etcd: `node.UpdateTTL`, which makes it permanent when none is
+/// given), keep the TTL index in step, and return what the event shows for it at `now`.
+fn set_deadline(
+    ttl: &mut BTreeSet<(UnixNanos, String)>,
+    node: &mut TreeNode,
+    clean: &str,
+    expire_at: Option<UnixNanos>,
+    now: UnixNanos,
+) -> (Option<String>, i64) {
+    if let Some(at) = node.expire_at {
+        ttl.remove(&(at, clean.to_string()));
+    }
+    node.expire_at = expire_at.filter(|t| *t >= MIN_EXPIRE);
+    if let Some(at) = node.expire_at {
+        ttl.insert((at, clean.to_string()));
+    }
+    node.expiration_and_ttl(now)
 }
 
 /// etcd: `node.Compare` and `getCompareFailCause`.
