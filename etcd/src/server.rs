@@ -1,6 +1,7 @@
 //! Wiring: open the member's data, start raft, bind the client and peer listeners, serve until
-//! SIGTERM or SIGINT, then drain and stop raft.
+//! SIGTERM or SIGINT (or the caller's shutdown token), then drain and stop raft.
 
+use std::future::Future;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -13,11 +14,37 @@ use crate::http::{self, App};
 /// How long open connections (watches included) get to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(3);
 
-pub async fn run(mut config: Config) -> anyhow::Result<()> {
-    // Bind first: a port in use is reported before anything is written to the data dir.
-    let client_listeners = bind_all(&config.listen_client_urls).await?;
-    let peer_listeners = bind_all(&config.listen_peer_urls).await?;
+/// The sockets a member serves on, bound before anything touches the data dir.
+pub struct Listeners {
+    pub client: Vec<TcpListener>,
+    pub peer: Vec<TcpListener>,
+}
 
+impl Listeners {
+    /// Bind every `--listen-client-urls` and `--listen-peer-urls` address.
+    pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
+        Ok(Listeners {
+            client: bind_all(&config.listen_client_urls).await?,
+            peer: bind_all(&config.listen_peer_urls).await?,
+        })
+    }
+}
+
+/// The daemon's entry point: bind, serve until SIGTERM or SIGINT.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    // Bind first: a port in use is reported before anything is written to the data dir.
+    let listeners = Listeners::bind(&config).await?;
+    serve(config, listeners, wait_for_signal()).await
+}
+
+/// Serve on listeners the caller bound (tests bind port 0 and start members in-process) until
+/// `stop` completes or the member is removed from the cluster.
+pub async fn serve(
+    mut config: Config,
+    listeners: Listeners,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    tokio::pin!(stop);
     if let Some(url) = config.discovery.clone()
         && !crate::cluster::data_dir_exists(&config.data_dir)
     {
@@ -31,9 +58,9 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     let mut servers = tokio::task::JoinSet::new();
     // Peers are served at once (elections need them); clients only once the state machine has
     // caught up with what was committed before a restart, so no read goes back in time.
-    serve(
+    spawn_servers(
         &mut servers,
-        peer_listeners,
+        listeners.peer,
         http::peer_router(app.clone()),
         &shutdown,
     );
@@ -42,15 +69,15 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
         .await;
     tokio::select! {
         _ = cluster.wait_published() => {}
-        _ = wait_for_signal() => {
+        _ = &mut stop => {
             shutdown.cancel();
             cluster.shutdown().await;
             return Ok(());
         }
     }
-    serve(
+    spawn_servers(
         &mut servers,
-        client_listeners,
+        listeners.client,
         http::client_router(app),
         &shutdown,
     );
@@ -63,7 +90,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     );
 
     tokio::select! {
-        _ = wait_for_signal() => tracing::info!("received signal; shutting down"),
+        _ = &mut stop => tracing::info!("received signal; shutting down"),
         _ = cluster.removed.cancelled() => {}
     }
     cluster.step_down().await;
@@ -76,7 +103,7 @@ pub async fn run(mut config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn serve(
+fn spawn_servers(
     servers: &mut tokio::task::JoinSet<std::io::Result<()>>,
     listeners: Vec<TcpListener>,
     router: axum::Router,
