@@ -21,9 +21,8 @@ use crate::identity::{self, Identity};
 use crate::raft::log_store::LogStore;
 use crate::raft::membership::{self, MemberOp, MemberOpError};
 use crate::raft::network::{NetworkFactory, PeerClient, PeerError, paths};
-use crate::raft::peer_service::{
-    self, ClusterInfo, MemberOpReply, PeerAnswer, ProposeReply, ReadIndexReply,
-};
+use crate::raft::peer_service::{ClusterInfo, MemberOpReply, ProposeReply, ReadIndexReply};
+use crate::raft::rpc::PeerService;
 use crate::raft::state_machine::{Shared, StateMachine};
 use crate::raft::types::{MemberInfo, Raft, TypeConfig};
 use crate::store::{Command, Event, Op, Store};
@@ -58,7 +57,7 @@ pub struct Cluster {
     election_timeout: Duration,
     started_at: UnixNanos,
     leader_since: AtomicU64,
-    recv_append: AtomicU64,
+    peer_service: Arc<PeerService>,
     advertise_client_urls: Vec<String>,
     token: String,
     /// Cancelled when this member has been removed from the cluster; the server then exits,
@@ -134,7 +133,8 @@ impl Cluster {
             .map_err(io::Error::other)??;
         let sm = StateMachine::open(&dir).await?;
         let shared = sm.shared();
-        let peers = PeerClient::new(identity.cluster_id, identity.member_id);
+        let election = Duration::from_millis(config.election_timeout_ms);
+        let peers = PeerClient::new(identity.cluster_id, identity.member_id, election);
         let raft = Raft::new(
             identity.member_id,
             Arc::new(raft_config),
@@ -161,7 +161,14 @@ impl Cluster {
                 .map_err(|e| StartError::Raft(e.to_string()))?;
         }
 
-        let election = Duration::from_millis(config.election_timeout_ms);
+        let peer_service = Arc::new(PeerService {
+            raft: raft.clone(),
+            member_id: identity.member_id,
+            shared: shared.clone(),
+            cluster_id: identity.cluster_id,
+            token: config.initial_cluster_token.clone(),
+            recv_append: AtomicU64::new(0),
+        });
         let cluster = Arc::new(Cluster {
             member_id: identity.member_id,
             cluster_id: identity.cluster_id,
@@ -172,7 +179,7 @@ impl Cluster {
             election_timeout: election,
             started_at: time::now(),
             leader_since: AtomicU64::new(0),
-            recv_append: AtomicU64::new(0),
+            peer_service,
             advertise_client_urls: config.advertise_client_urls.clone(),
             token: config.initial_cluster_token.clone(),
             removed: peers.removed.clone(),
@@ -330,7 +337,7 @@ impl Cluster {
 
     /// Replicate and apply one command; on a follower the leader proposes it for us.
     pub async fn propose(&self, cmd: Command) -> Result<Written, EtcdError> {
-        let deadline = Instant::now() + self.request_timeout;
+        let deadline = Instant::now() + self.request_timeout + size_allowance(&cmd);
         let work = async {
             loop {
                 let err = match self.raft.client_write(cmd.clone()).await {
@@ -600,7 +607,7 @@ impl Cluster {
                     "0001-01-01T00:00:00Z".to_string()
                 },
             },
-            recv_append_request_cnt: self.recv_append.load(Ordering::Relaxed),
+            recv_append_request_cnt: self.peer_service.recv_append.load(Ordering::Relaxed),
             recv_pkg_rate: None,
             recv_bandwidth_rate: None,
             send_append_request_cnt: if m.state == ServerState::Leader {
@@ -639,19 +646,23 @@ impl Cluster {
         }
     }
 
-    /// Whether `id` is (still) part of the cluster as this member knows it.
-    pub fn knows_member(&self, id: u64) -> bool {
-        let members = self.shared.members();
-        members.is_empty() || members.contains_key(&id)
+    /// The peer API (raft RPCs, forwarding, membership), served on the peer URLs.
+    pub fn peer_router(&self) -> axum::Router {
+        crate::raft::rpc::router(self.peer_service.clone())
     }
+}
 
-    /// Serve one peer RPC (raw JSON in, raw JSON out).
-    pub async fn peer_rpc(&self, path: &str, body: &[u8]) -> PeerAnswer {
-        if path == paths::APPEND {
-            self.recv_append.fetch_add(1, Ordering::Relaxed);
-        }
-        peer_service::dispatch(&self.raft, self.cluster_id, &self.token, path, body).await
-    }
+/// Extra time for a large write (a millisecond a KiB): replicating megabytes to every member
+/// takes longer than etcd's request timeout was sized for.
+fn size_allowance(cmd: &Command) -> Duration {
+    let bytes = match &cmd.op {
+        Op::Set { value, .. }
+        | Op::Create { value, .. }
+        | Op::Update { value, .. }
+        | Op::CompareAndSwap { value, .. } => value.len(),
+        _ => 0,
+    };
+    Duration::from_millis((bytes >> 10) as u64)
 }
 
 fn written(
@@ -683,7 +694,7 @@ async fn join_existing(config: &Config) -> Result<Identity, StartError> {
         .flatten()
         .filter(|u| !mine.contains(u))
         .collect();
-    let client = PeerClient::new(0, 0);
+    let client = PeerClient::joining(&config.initial_advertise_peer_urls);
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut last_error = String::from("no other members in --initial-cluster");
     let mut not_listed = 0;

@@ -61,7 +61,7 @@ pub async fn serve(
     spawn_servers(
         &mut servers,
         listeners.peer,
-        http::peer_router(app.clone()),
+        cluster.peer_router(),
         &shutdown,
     );
     cluster

@@ -1,12 +1,11 @@
-//! The two HTTP faces: the client API (keys, stats, members, version, health) and the peer
-//! API (raft RPCs). Handlers talk only to [`Cluster`]; no openraft type appears here.
+//! The client API (keys, stats, members, version, health). Handlers talk only to [`Cluster`];
+//! no openraft type appears here. (The peer API lives with raft, in `raft/rpc.rs`.)
 
 pub mod admin;
 pub mod error;
 pub mod json;
 pub mod keys;
 pub mod params;
-pub mod peer;
 
 use std::sync::Arc;
 
@@ -77,11 +76,6 @@ pub fn method_not_allowed(allow: &'static str) -> Response {
     resp.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));
     resp
-}
-
-/// The peer-facing router.
-pub fn peer_router(app: App) -> Router {
-    peer::routes().with_state(app)
 }
 
 /// etcd answers every client request with these CORS headers.

@@ -6,5 +6,6 @@ pub mod log_store;
 pub mod membership;
 pub mod network;
 pub mod peer_service;
+pub mod rpc;
 pub mod state_machine;
 pub mod types;

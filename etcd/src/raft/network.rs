@@ -19,9 +19,9 @@ use serde::de::DeserializeOwned;
 
 use super::state_machine::Shared;
 use super::types::{
-    AppendEntriesRequest, AppendEntriesResponse, MemberInfo, RaftError, RpcError, Snapshot,
-    SnapshotData, SnapshotResponse, StreamingError, TransferLeaderRequest, TransferLeaderResponse,
-    TypeConfig, Vote, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, Entry, LogId, MemberInfo, RaftError, RpcError,
+    Snapshot, SnapshotData, SnapshotMeta, SnapshotResponse, StreamingError, TransferLeaderRequest,
+    TransferLeaderResponse, TypeConfig, Vote, VoteRequest, VoteResponse,
 };
 use etcd_common::headers::CLUSTER_ID;
 use etcd_common::stats::{FollowerStats, LatencyStats};
@@ -29,6 +29,16 @@ use tokio_util::sync::CancellationToken;
 
 /// Header naming the sending member on peer requests.
 pub const FROM: &str = "X-Etcd-From";
+
+/// Header with a joining member's own peer URLs, on its `/raft/cluster` request.
+pub const PEER_URLS: &str = "X-Etcd-Peer-Urls";
+
+/// A batch of entries larger than this is sent in parts (the follower acknowledges a prefix),
+/// so no request nears the peer API's body limit and none takes long on a slow link.
+const APPEND_BATCH_BYTES: usize = 16 << 20;
+
+/// Requests larger than this are encoded on a blocking thread.
+const ENCODE_INLINE: usize = 64 << 10;
 
 /// Paths of the peer API (served by `http/peer.rs`).
 pub mod paths {
@@ -60,6 +70,11 @@ pub struct PeerClient {
     cluster_id: Option<String>,
     /// Our member id, so a peer can tell a removed member that it is gone.
     from: Option<String>,
+    /// A joining member's own peer URLs, for `/raft/cluster`.
+    peer_urls: Option<String>,
+    /// The least time a raft message may take (connection, transfer, the peer's fsync, the
+    /// answer): the election timeout, the failure detector etcd uses, not a heartbeat.
+    floor: Duration,
     /// Cancelled when a peer answers 410 Gone: this member was removed from the cluster.
     pub removed: CancellationToken,
     /// Append-entries outcomes per follower, for `/v2/stats/leader` and `/v2/stats/self`.
@@ -106,7 +121,7 @@ impl ReplicationStats {
 }
 
 impl PeerClient {
-    pub fn new(cluster_id: u64, member_id: u64) -> PeerClient {
+    pub fn new(cluster_id: u64, member_id: u64, floor: Duration) -> PeerClient {
         let http = reqwest::Client::builder()
             .no_proxy()
             .pool_idle_timeout(Duration::from_secs(90))
@@ -117,9 +132,27 @@ impl PeerClient {
             http,
             cluster_id: (cluster_id != 0).then(|| format!("{cluster_id:x}")),
             from: (member_id != 0).then(|| format!("{member_id:x}")),
+            peer_urls: None,
+            floor,
             removed: CancellationToken::new(),
             stats: Arc::new(Mutex::new(ReplicationStats::default())),
         }
+    }
+
+    /// A client for a member that does not know its cluster yet: it names itself by the peer
+    /// URLs `member add` recorded.
+    pub fn joining(peer_urls: &[String]) -> PeerClient {
+        let mut client = PeerClient::new(0, 0, Duration::from_secs(2));
+        client.peer_urls = Some(peer_urls.join(","));
+        client
+    }
+
+    /// How long a raft message of `bytes` may take: never less than the election timeout,
+    /// plus a millisecond a KiB for moving, parsing and syncing it on a slow link or a busy
+    /// peer. Giving up early only means sending the same bytes again; a dead peer is noticed
+    /// by heartbeats, not by this deadline.
+    fn deadline(&self, soft_ttl: Duration, bytes: usize) -> Duration {
+        soft_ttl.max(self.floor) + Duration::from_millis((bytes >> 10) as u64)
     }
 
     /// POST `req` as JSON to `base + path` and decode the JSON answer.
@@ -130,6 +163,18 @@ impl PeerClient {
         req: &Req,
         timeout: Duration,
     ) -> Result<Resp, PeerError> {
+        let body = serde_json::to_vec(req).map_err(|e| PeerError::Other(e.to_string()))?;
+        self.send(base, path, body.into(), timeout).await
+    }
+
+    /// POST `body` to `base + path` and decode the JSON answer.
+    async fn send<Resp: DeserializeOwned>(
+        &self,
+        base: &str,
+        path: &str,
+        body: reqwest::Body,
+        timeout: Duration,
+    ) -> Result<Resp, PeerError> {
         let url = format!("{}{}", base.trim_end_matches('/'), path);
         let mut request = self.http.post(&url);
         if let Some(id) = &self.cluster_id {
@@ -138,8 +183,12 @@ impl PeerClient {
         if let Some(id) = &self.from {
             request = request.header(FROM, id);
         }
+        if let Some(urls) = &self.peer_urls {
+            request = request.header(PEER_URLS, urls);
+        }
         let resp = request
-            .json(req)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
             .timeout(timeout)
             .send()
             .await
@@ -202,6 +251,12 @@ pub struct PeerConnection {
 }
 
 impl PeerConnection {
+    fn base(&self) -> String {
+        self.shared
+            .peer_url(self.target)
+            .unwrap_or_else(|| self.base.clone())
+    }
+
     async fn rpc<Req, Resp>(
         &self,
         path: &str,
@@ -212,19 +267,104 @@ impl PeerConnection {
         Req: Serialize,
         Result<Resp, RaftError>: DeserializeOwned,
     {
-        let base = self
-            .shared
-            .peer_url(self.target)
-            .unwrap_or_else(|| self.base.clone());
+        let body = serde_json::to_vec(req)
+            .map_err(|e| RpcError::Network(NetworkError::from_string(e.to_string())))?;
+        let timeout = self.client.deadline(option.soft_ttl(), body.len());
+        self.rpc_body(path, body.into(), timeout).await
+    }
+
+    async fn rpc_body<Resp>(
+        &self,
+        path: &str,
+        body: reqwest::Body,
+        timeout: Duration,
+    ) -> Result<Resp, RpcError>
+    where
+        Result<Resp, RaftError>: DeserializeOwned,
+    {
         let res: Result<Resp, RaftError> = self
             .client
-            .call(&base, path, req, option.soft_ttl())
+            .send(&self.base(), path, body, timeout)
             .await
             .map_err(|e| match e {
                 PeerError::Unreachable(m) => RpcError::Unreachable(Unreachable::from_string(m)),
                 PeerError::Other(m) => RpcError::Network(NetworkError::from_string(m)),
             })?;
         res.map_err(|e| RpcError::Unreachable(Unreachable::new(&e)))
+    }
+}
+
+/// Keep the longest prefix of `req`'s entries that fits [`APPEND_BATCH_BYTES`] (at least one).
+/// Returns the log id of the last entry kept when some were left for the next request, and
+/// about how many bytes the entries kept take.
+fn split_batch(req: &mut AppendEntriesRequest) -> (Option<LogId>, usize) {
+    let mut total = 0usize;
+    let mut keep = req.entries.len();
+    for (i, e) in req.entries.iter().enumerate() {
+        let w = entry_weight(e);
+        if total + w > APPEND_BATCH_BYTES && i > 0 {
+            keep = i;
+            break;
+        }
+        total += w;
+    }
+    if keep == req.entries.len() {
+        return (None, total);
+    }
+    req.entries.truncate(keep);
+    (req.entries.last().map(|e| e.log_id.clone()), total)
+}
+
+/// About how many bytes an entry takes on the wire (JSON escaping aside).
+fn entry_weight(e: &Entry) -> usize {
+    use crate::store::Op;
+    let op = match &e.payload {
+        openraft::EntryPayload::Normal(cmd) => &cmd.op,
+        _ => return 1024,
+    };
+    let text = match op {
+        Op::Set { path, value, .. }
+        | Op::Create { path, value, .. }
+        | Op::Update { path, value, .. } => path.len() + value.len(),
+        Op::CompareAndSwap {
+            path,
+            prev_value,
+            value,
+            ..
+        } => path.len() + prev_value.len() + value.len(),
+        Op::Delete { path, .. } => path.len(),
+        Op::CompareAndDelete {
+            path, prev_value, ..
+        } => path.len() + prev_value.len(),
+        Op::Expire => 0,
+    };
+    text + 256
+}
+
+/// The InstallSnapshot body: an 8-byte big-endian length, the vote and meta as JSON, then the
+/// snapshot bytes unchanged (JSON would have spelled every byte as a number, 4x the size).
+pub mod snapshot_body {
+    use super::{SnapshotMeta, Vote};
+
+    pub fn encode(vote: &Vote, meta: &SnapshotMeta) -> serde_json::Result<Vec<u8>> {
+        let head = serde_json::to_vec(&(vote, meta))?;
+        let mut out = Vec::with_capacity(8 + head.len());
+        out.extend_from_slice(&(head.len() as u64).to_be_bytes());
+        out.extend_from_slice(&head);
+        Ok(out)
+    }
+
+    pub fn decode(body: &[u8]) -> Result<(Vote, SnapshotMeta, Vec<u8>), String> {
+        let (len, rest) = body
+            .split_first_chunk::<8>()
+            .ok_or("snapshot body too short")?;
+        let len = usize::try_from(u64::from_be_bytes(*len)).map_err(|e| e.to_string())?;
+        if len > rest.len() {
+            return Err("snapshot header longer than the body".to_string());
+        }
+        let (head, data) = rest.split_at(len);
+        let (vote, meta) = serde_json::from_slice(head).map_err(|e| e.to_string())?;
+        Ok((vote, meta, data.to_vec()))
     }
 }
 
@@ -236,8 +376,29 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         req: AppendEntriesRequest,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse, RpcError> {
+        let mut req = req;
+        let (partial, weight) = split_batch(&mut req);
         let started = std::time::Instant::now();
-        let res = self.rpc(paths::APPEND, &req, &option).await;
+        let res = if weight > ENCODE_INLINE {
+            // Megabytes of JSON are encoded on a blocking thread, not on an async worker
+            // that also serves heartbeats.
+            match tokio::task::spawn_blocking(move || serde_json::to_vec(&req)).await {
+                Ok(Ok(body)) => {
+                    let timeout = self.client.deadline(option.soft_ttl(), body.len());
+                    self.rpc_body(paths::APPEND, body.into(), timeout).await
+                }
+                Ok(Err(e)) => Err(RpcError::Network(NetworkError::new(&e))),
+                Err(e) => Err(RpcError::Network(NetworkError::new(&e))),
+            }
+        } else {
+            self.rpc(paths::APPEND, &req, &option).await
+        };
+        let res = res.map(|r| match (r, partial) {
+            (AppendEntriesResponse::Success, Some(last)) => {
+                AppendEntriesResponse::PartialSuccess(Some(last))
+            }
+            (r, _) => r,
+        });
         let ok = res.is_ok().then(|| started.elapsed());
         if let Ok(mut stats) = self.client.stats.lock() {
             stats.record(self.target, ok);
@@ -260,10 +421,18 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse, StreamingError> {
-        let req = (vote, snapshot.meta, snapshot.snapshot.into_inner());
+        let head = snapshot_body::encode(&vote, &snapshot.meta)
+            .map_err(|e| StreamingError::Network(NetworkError::new(&e)))?;
+        let data = snapshot.snapshot.into_inner();
+        let timeout = self
+            .client
+            .deadline(option.soft_ttl(), head.len() + data.len());
+        // Two chunks, so the snapshot bytes are sent from where they are, not copied.
+        let chunks: [Result<Vec<u8>, std::io::Error>; 2] = [Ok(head), Ok(data)];
+        let body = reqwest::Body::wrap_stream(futures::stream::iter(chunks));
         tokio::select! {
             closed = cancel => Err(StreamingError::Closed(closed)),
-            res = self.rpc(paths::SNAPSHOT, &req, &option) => match res {
+            res = self.rpc_body(paths::SNAPSHOT, body, timeout) => match res {
                 Ok(r) => Ok(r),
                 Err(RpcError::Unreachable(u)) => Err(StreamingError::Unreachable(u)),
                 Err(e) => Err(StreamingError::Network(NetworkError::new(&e))),

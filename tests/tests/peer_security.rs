@@ -1,0 +1,200 @@
+//! One request must never stop a cluster: strangers on the peer port change and learn nothing,
+//! a vote whose term would overflow is refused, and values as large as the client API accepts
+//! replicate to every member.
+//!
+//! The peer API is ours (real etcd's is a different protocol), so these run against our binary
+//! only.
+
+use std::time::Duration;
+
+use etcd_tests::cluster::Cluster;
+use etcd_tests::{Daemon, Resp, running_real, wait_for};
+
+const SETTLE: Duration = Duration::from_secs(30);
+
+/// POST `body` to a member's peer URL with exactly the given headers.
+fn peer_post(peer_url: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Resp {
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let mut req = client
+        .post(format!("{peer_url}{path}"))
+        .header("Content-Type", "application/json")
+        .body(body.to_string());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().unwrap_or_else(|e| panic!("{path}: {e}"));
+    Resp {
+        status: resp.status().as_u16(),
+        headers: Vec::new(),
+        body: resp.text().unwrap_or_default(),
+    }
+}
+
+fn cluster_id(d: &Daemon) -> String {
+    d.get("/v2/keys/")
+        .header("X-Etcd-Cluster-Id")
+        .expect("cluster id header")
+        .to_string()
+}
+
+fn member_ids(d: &Daemon) -> Vec<String> {
+    let members = d.get("/v2/members").json();
+    let mut ids: Vec<String> = members["members"]
+        .as_array()
+        .expect("members")
+        .iter()
+        .map(|m| m["id"].as_str().expect("id").to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+const PROPOSE_SET: &str = r#"{"now":0,"op":{"Set":{"path":"/stranger","dir":false,"value":"x","expire_at":null,"refresh":false}}}"#;
+const PROPOSE_WIPE: &str = r#"{"now":0,"op":{"Delete":{"path":"/","dir":true,"recursive":true}}}"#;
+const ADD_MEMBER: &str = r#"{"Add":{"peer_urls":["http://127.0.0.1:9"],"now_unix":0}}"#;
+
+#[test]
+fn strangers_on_the_peer_port_change_and_learn_nothing() {
+    if running_real() {
+        return;
+    }
+    let d = Daemon::start();
+    assert_eq!(d.put("/v2/keys/keep", &[("value", "v")]).status, 201);
+    let id = cluster_id(&d);
+    let members_before = member_ids(&d);
+    let me = members_before[0].clone();
+    let other = "other-cluster".to_string();
+
+    // No cluster id, another cluster's, ours without a sender, ours claiming to be the member
+    // itself, ours with an id nobody has.
+    let header_sets: Vec<Vec<(&str, &str)>> = vec![
+        vec![],
+        vec![("X-Etcd-Cluster-Id", other.as_str())],
+        vec![("X-Etcd-Cluster-Id", id.as_str())],
+        vec![
+            ("X-Etcd-Cluster-Id", id.as_str()),
+            ("X-Etcd-From", me.as_str()),
+        ],
+        vec![("X-Etcd-Cluster-Id", id.as_str()), ("X-Etcd-From", "1234")],
+    ];
+    for headers in &header_sets {
+        for (path, body) in [
+            ("/raft/propose", PROPOSE_SET),
+            ("/raft/propose", PROPOSE_WIPE),
+            ("/raft/members", ADD_MEMBER),
+            ("/raft/read-index", "null"),
+            ("/raft/vote", "{}"),
+            ("/raft/append", "{}"),
+            ("/raft/snapshot", ""),
+            ("/raft/transfer-leader", "{}"),
+        ] {
+            let r = peer_post(&d.peer_url(), path, headers, body);
+            assert!(
+                r.status == 412 || r.status == 403,
+                "{path} with {headers:?} answered {} {}",
+                r.status,
+                r.body
+            );
+        }
+    }
+    // The member list goes only to a member that `member add` recorded.
+    for headers in [vec![], vec![("X-Etcd-Peer-Urls", "http://127.0.0.1:9")]] {
+        let r = peer_post(&d.peer_url(), "/raft/cluster", &headers, "null");
+        assert_eq!(r.status, 403, "{}", r.body);
+        assert!(!r.body.contains(&me), "member id leaked: {}", r.body);
+    }
+
+    assert_eq!(d.get("/v2/keys/keep").status, 200, "the tree was wiped");
+    assert_eq!(
+        d.get("/v2/keys/stranger").status,
+        404,
+        "a stranger wrote a key"
+    );
+    assert_eq!(
+        member_ids(&d),
+        members_before,
+        "a stranger changed membership"
+    );
+    assert_eq!(d.put("/v2/keys/after", &[("value", "v")]).status, 201);
+}
+
+#[test]
+fn a_vote_whose_term_would_overflow_is_refused_and_writes_go_on() {
+    if running_real() {
+        return;
+    }
+    let mut c = Cluster::start(3);
+    let leader = c.wait_leader(SETTLE);
+    let follower = (leader + 1) % 3;
+    let id = cluster_id(&c.members[leader]);
+    let from = c.members[follower].id();
+    let vote = format!(
+        r#"{{"vote":{{"leader_id":{{"term":{},"node_id":{}}},"committed":false}},"last_log_id":null}}"#,
+        u64::MAX,
+        u64::from_str_radix(&from, 16).expect("hex id")
+    );
+    for target in 0..3 {
+        let r = peer_post(
+            &c.members[target].peer_url(),
+            "/raft/vote",
+            &[("X-Etcd-Cluster-Id", &id), ("X-Etcd-From", &from)],
+            &vote,
+        );
+        assert_eq!(r.status, 403, "member {target}: {} {}", r.status, r.body);
+    }
+    for i in 0..3 {
+        let r = c.members[i].put(&format!("/v2/keys/after-vote-{i}"), &[("value", "v")]);
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    // Nothing was persisted that would stop a restarted member.
+    c.members[leader].kill();
+    c.members[leader].restart();
+    wait_for(SETTLE, "a write after the restart", || {
+        let r = c.members[leader].put("/v2/keys/after-restart", &[("value", "v")]);
+        (r.status == 201 || r.status == 200).then_some(())
+    });
+}
+
+#[test]
+fn a_nine_mib_value_replicates_through_follower_and_leader() {
+    // etcd's default timing: megabytes per entry take longer than the tests' short elections.
+    let c = Cluster::start_with(
+        3,
+        &["--heartbeat-interval", "100", "--election-timeout", "1000"],
+    );
+    let leader = c.wait_leader(SETTLE);
+    let follower = (leader + 1) % 3;
+    // Printable, but with characters JSON must escape, so the log entry is larger than the value.
+    let big: String = (0..9 * 1024 * 1024)
+        .map(|i| match i % 64 {
+            0 => '"',
+            1 => '\\',
+            n => (b'a' + (n % 26) as u8) as char,
+        })
+        .collect();
+    for (who, key) in [(follower, "/v2/keys/big-f"), (leader, "/v2/keys/big-l")] {
+        let r = c.members[who].put(key, &[("value", big.as_str())]);
+        assert_eq!(
+            r.status,
+            201,
+            "PUT {key} on member {who}: {}",
+            &r.body[..r.body.len().min(300)]
+        );
+        for m in 0..3 {
+            wait_for(SETTLE, &format!("{key} on member {m}"), || {
+                let r = c.members[m].get(key);
+                (r.status == 200 && r.json()["node"]["value"].as_str() == Some(big.as_str()))
+                    .then_some(())
+            });
+        }
+    }
+    // The log is not stuck behind the large entries.
+    for i in 0..20 {
+        let r = c.members[i % 3].put(&format!("/v2/keys/small-{i}"), &[("value", "v")]);
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+}
