@@ -312,7 +312,7 @@ fn split_batch(req: &mut AppendEntriesRequest) -> (Option<LogId>, usize) {
         return (None, total);
     }
     req.entries.truncate(keep);
-    (req.entries.last().map(|e| e.log_id.clone()), total)
+    (req.entries.last().map(|e| e.log_id), total)
 }
 
 /// About how many bytes an entry takes on the wire (JSON escaping aside).
