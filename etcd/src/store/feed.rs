@@ -37,8 +37,8 @@ struct FeedState {
 }
 
 impl Feed {
-    /// A panic elsewhere while this was held leaves history and hub each consistent (every
-    /// mutation of them is a single call), so a poisoned lock is still usable.
+    /// Nothing done under this lock can panic short of a bug, and history and hub are whole
+    /// between calls, so a poisoned lock still guards usable data (as the store's own lock).
     fn lock(&self) -> MutexGuard<'_, FeedState> {
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
