@@ -159,7 +159,7 @@ struct WatchGuard {
 
 impl Drop for WatchGuard {
     fn drop(&mut self) {
-        self.cluster.store_mut().unwatch(self.id);
+        self.cluster.store().unwatch(self.id);
     }
 }
 
@@ -168,7 +168,7 @@ impl Drop for WatchGuard {
 fn watch(app: &App, req: &KeyRequest) -> Response {
     let cluster = &app.cluster;
     let registered = cluster
-        .store_mut()
+        .store()
         .watch(&req.key, req.recursive, req.stream, req.wait_index);
     let Watch {
         id,

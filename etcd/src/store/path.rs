@@ -40,9 +40,9 @@ pub fn join(dir: &str, name: &str) -> String {
 
 /// Split a clean path into its parent and last segment (`"/a/b"` → `("/a", "b")`).
 pub fn split(clean_path: &str) -> (&str, &str) {
-    match clean_path.rfind('/') {
-        Some(0) => ("/", &clean_path[1..]),
-        Some(i) => (&clean_path[..i], &clean_path[i + 1..]),
+    match clean_path.rsplit_once('/') {
+        Some(("", name)) => ("/", name),
+        Some((dir, name)) => (dir, name),
         None => ("/", clean_path),
     }
 }
@@ -54,12 +54,16 @@ pub fn is_hidden_name(name: &str) -> bool {
 
 /// Whether `key_path` lies in a hidden part of the tree as seen from the watched `watch_path`
 /// (etcd: watcher_hub.go `isHidden`).
+///
+/// etcd slices `key_path` at `len(watch_path)`; here the watch path must be a prefix of the key,
+/// so a byte count from one string never cuts into a multi-byte character of the other. When a
+/// directory is deleted its descendants' watchers are told too; their path is then not a prefix
+/// of the key and nothing of it is hidden from them (etcd: `len(watchPath) > len(keyPath)`).
 pub fn is_hidden_from(watch_path: &str, key_path: &str) -> bool {
-    if watch_path.len() > key_path.len() {
+    let Some(after) = key_path.strip_prefix(watch_path) else {
         return false;
-    }
-    let after = clean(&format!("/{}", &key_path[watch_path.len()..]));
-    after.contains("/_")
+    };
+    clean(&format!("/{after}")).contains("/_")
 }
 
 #[cfg(test)]
@@ -89,5 +93,19 @@ mod tests {
         assert!(is_hidden_from("/a", "/a/_b/c"));
         assert!(!is_hidden_from("/_a", "/_a/b"));
         assert!(!is_hidden_from("/a/b", "/a"));
+    }
+
+    /// Byte offsets taken from one path used to slice the other: "/a" is 2 bytes, and byte 2
+    /// of "/éb" falls inside 'é', which panicked before.
+    #[test]
+    fn multi_byte_keys_never_split_a_character() {
+        assert!(!is_hidden_from("/a", "/éb"));
+        assert!(!is_hidden_from("/é", "/ab/_c"));
+        assert!(is_hidden_from("/é", "/é/_ü"));
+        assert!(!is_hidden_from("/_é", "/_é/ü"));
+        assert!(is_hidden_from("/", "/_日本"));
+        assert_eq!(split("/日本/語"), ("/日本", "語"));
+        assert_eq!(split("/é"), ("/", "é"));
+        assert_eq!(join("/日本", "語"), "/日本/語");
     }
 }

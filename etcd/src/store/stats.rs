@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use etcd_common::StoreStats;
 
+use super::command::Op;
+
 #[derive(Debug, Default)]
 pub struct Counters {
     pub gets_success: AtomicU64,
@@ -31,6 +33,26 @@ pub fn tally<T, E>(ok: &AtomicU64, fail: &AtomicU64, r: &Result<T, E>) {
 }
 
 impl Counters {
+    /// Count a write's outcome on its operation's counters. Expiry is counted per key removed
+    /// (`expire_count`), not per command.
+    pub fn tally_write<T, E>(&self, op: &Op, r: &Result<T, E>) {
+        let (ok, fail) = match op {
+            Op::Set { .. } => (&self.sets_success, &self.sets_fail),
+            Op::Create { .. } => (&self.create_success, &self.create_fail),
+            Op::Update { .. } => (&self.update_success, &self.update_fail),
+            Op::CompareAndSwap { .. } => {
+                (&self.compare_and_swap_success, &self.compare_and_swap_fail)
+            }
+            Op::Delete { .. } => (&self.delete_success, &self.delete_fail),
+            Op::CompareAndDelete { .. } => (
+                &self.compare_and_delete_success,
+                &self.compare_and_delete_fail,
+            ),
+            Op::Expire => return,
+        };
+        tally(ok, fail, r);
+    }
+
     pub fn snapshot(&self, watchers: u64) -> StoreStats {
         let g = |c: &AtomicU64| c.load(Ordering::Relaxed);
         StoreStats {

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use etcd_common::{ErrorCode, EtcdError};
 use serde::{Deserialize, Serialize};
 
 use super::path;
@@ -162,4 +163,76 @@ fn list(
         .map(|c| c.repr(recursive, sorted, now))
         .collect();
     if nodes.is_empty() { None } else { Some(nodes) }
+}
+
+/// The node at `clean` (etcd: `store.internalGet`). Errors carry `curr`, the store's index.
+pub fn lookup<'a>(root: &'a TreeNode, clean: &str, curr: u64) -> Result<&'a TreeNode, EtcdError> {
+    let mut cur = root;
+    for seg in path::segments(clean) {
+        let Some(children) = cur.children() else {
+            return Err(EtcdError::new(ErrorCode::NotDir, cur.path.clone(), curr));
+        };
+        match children.get(seg) {
+            Some(c) => cur = c,
+            None => {
+                let missing = path::join(&cur.path, seg);
+                return Err(EtcdError::new(ErrorCode::KeyNotFound, missing, curr));
+            }
+        }
+    }
+    Ok(cur)
+}
+
+/// [`lookup`] for writing.
+pub fn lookup_mut<'a>(
+    root: &'a mut TreeNode,
+    clean: &str,
+    curr: u64,
+) -> Result<&'a mut TreeNode, EtcdError> {
+    let mut cur = root;
+    for seg in path::segments(clean) {
+        let cur_path = cur.path.clone();
+        let Some(children) = cur.children_mut() else {
+            return Err(EtcdError::new(ErrorCode::NotDir, cur_path, curr));
+        };
+        match children.get_mut(seg) {
+            Some(c) => cur = c,
+            None => {
+                let missing = path::join(&cur_path, seg);
+                return Err(EtcdError::new(ErrorCode::KeyNotFound, missing, curr));
+            }
+        }
+    }
+    Ok(cur)
+}
+
+/// Walk to the directory `dir_path`, creating missing directories on the way with the next
+/// index (etcd: `store.walk` with `checkDir`). A file in the way is 104 Not a directory.
+pub fn ensure_dir<'a>(
+    root: &'a mut TreeNode,
+    dir_path: &str,
+    curr: u64,
+) -> Result<&'a mut BTreeMap<String, TreeNode>, EtcdError> {
+    let mut cur = root;
+    for seg in path::segments(dir_path) {
+        let cur_path = cur.path.clone();
+        let Some(children) = cur.children_mut() else {
+            return Err(EtcdError::new(ErrorCode::NotDir, cur_path, curr));
+        };
+        let child = children
+            .entry(seg.to_string())
+            .or_insert_with(|| TreeNode::new_dir(path::join(&cur_path, seg), curr + 1, None));
+        if !child.is_dir() {
+            return Err(EtcdError::new(ErrorCode::NotDir, child.path.clone(), curr));
+        }
+        cur = child;
+    }
+    match cur.children_mut() {
+        Some(c) => Ok(c),
+        None => Err(EtcdError::new(
+            ErrorCode::NotFile,
+            dir_path.to_string(),
+            curr,
+        )),
+    }
 }

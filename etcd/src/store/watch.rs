@@ -1,4 +1,5 @@
-//! The watcher hub: long-poll and stream watchers, woken by applied events.
+//! The watcher hub: long-poll and stream watchers, woken by applied events. It lives inside
+//! [`super::feed::Feed`], whose lock it shares with the history.
 //!
 //! etcd: watcher_hub.go and watcher.go. Sending never blocks: each watcher has a bounded
 //! channel (100, as etcd) and a watcher that cannot keep up is dropped, which ends its HTTP
