@@ -93,7 +93,8 @@ async fn member(
         (Method::GET, "leader") => leader(State(app)).await,
         (Method::DELETE, _) => remove_member(State(app), Path(id)).await,
         (Method::PUT, _) => update_member(State(app), Path(id), headers, body).await,
-        (Method::GET, _) => super::method_not_allowed(MEMBERS_ALLOW),
+        // etcd's members handler knows no single-member GET.
+        (Method::GET, _) => message(&app, StatusCode::NOT_FOUND, "Not found"),
         _ => super::method_not_allowed(MEMBERS_ALLOW),
     }
 }
@@ -154,7 +155,7 @@ async fn self_stats(State(app): State<App>) -> Response {
 }
 
 async fn store_stats(State(app): State<App>) -> Response {
-    let stats = app.cluster.store().stats();
+    let stats = app.cluster.store_stats();
     json_body(StatusCode::OK, &stats, false)
 }
 

@@ -89,9 +89,7 @@ async fn serve(
             {
                 return error_response(&e);
             }
-            let result = cluster
-                .store()
-                .get(&req.key, req.recursive, req.sorted, time::now());
+            let result = cluster.get(&req.key, req.recursive, req.sorted, time::now());
             match result {
                 // For HEAD hyper sends the headers (Content-Length included) and drops the body.
                 Ok(event) => event_response(cluster, &event, cluster.raft_index(), false),
@@ -159,7 +157,7 @@ struct WatchGuard {
 
 impl Drop for WatchGuard {
     fn drop(&mut self) {
-        self.cluster.store().unwatch(self.id);
+        self.cluster.unwatch(self.id);
     }
 }
 
@@ -167,9 +165,7 @@ impl Drop for WatchGuard {
 /// watch ends after its first event.
 fn watch(app: &App, req: &KeyRequest) -> Response {
     let cluster = &app.cluster;
-    let registered = cluster
-        .store()
-        .watch(&req.key, req.recursive, req.stream, req.wait_index);
+    let registered = cluster.watch(&req.key, req.recursive, req.stream, req.wait_index);
     let Watch {
         id,
         start_index,

@@ -1,11 +1,13 @@
 //! Consensus and durability: openraft wired to a redb log and the v2 store.
 //!
-//! Nothing outside this module and `cluster.rs` names an openraft type.
+//! Nothing outside this module names an openraft type: the rest of the daemon sees
+//! [`node::RaftNode`] and our own error and status types.
 
+pub mod forward;
 pub mod log_store;
 pub mod membership;
 pub mod network;
-pub mod peer_service;
+pub mod node;
 pub mod rpc;
 pub mod state_machine;
 pub mod types;

@@ -58,7 +58,11 @@ pub enum PeerError {
     /// The peer could not be reached at all.
     #[error("unreachable: {0}")]
     Unreachable(String),
-    /// The peer answered, but not with what we asked for.
+    /// The peer refused the request before acting on it (wrong cluster, unknown member,
+    /// malformed request).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The request went out but no usable answer came back.
     #[error("peer error: {0}")]
     Other(String),
 }
@@ -205,9 +209,14 @@ impl PeerClient {
         }
         if !status.is_success() {
             let body = resp.text().await.unwrap_or_default();
-            return Err(PeerError::Other(format!(
-                "HTTP {status} from {url}: {body}"
-            )));
+            let m = format!("HTTP {status} from {url}: {body}");
+            // The peer router refuses before acting (400/403/404/410/412/413); anything
+            // else (a 5xx from a proxy, say) says nothing about whether it acted.
+            return Err(if status.is_client_error() {
+                PeerError::Refused(m)
+            } else {
+                PeerError::Other(m)
+            });
         }
         resp.json()
             .await
@@ -288,7 +297,9 @@ impl PeerConnection {
             .await
             .map_err(|e| match e {
                 PeerError::Unreachable(m) => RpcError::Unreachable(Unreachable::from_string(m)),
-                PeerError::Other(m) => RpcError::Network(NetworkError::from_string(m)),
+                PeerError::Refused(m) | PeerError::Other(m) => {
+                    RpcError::Network(NetworkError::from_string(m))
+                }
             })?;
         res.map_err(|e| RpcError::Unreachable(Unreachable::new(&e)))
     }

@@ -22,15 +22,14 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use openraft::async_runtime::WatchReceiver;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::membership::{self, MemberOp};
+use super::forward::{ClusterInfo, MemberOpReply, ProposeReply, ReadIndexReply};
+use super::membership::MemberOp;
 use super::network::{FROM, PEER_URLS, paths, snapshot_body};
-use super::peer_service::{ClusterInfo, MemberOpReply, ProposeReply, ReadIndexReply};
+use super::node::RaftNode;
 use super::state_machine::Shared;
-use super::types::Raft;
 use super::types::{
     AppendEntriesRequest, RaftError, Snapshot, TransferLeaderRequest, Vote, VoteRequest,
 };
@@ -50,13 +49,37 @@ const MAX_SNAPSHOT_BODY: usize = 4 << 30;
 
 /// What the peer router needs: raft, who we are, and the applied member list.
 pub struct PeerService {
-    pub raft: Raft,
-    pub member_id: u64,
-    pub shared: Arc<Shared>,
-    pub cluster_id: u64,
-    pub token: String,
+    node: RaftNode,
+    member_id: u64,
+    shared: Arc<Shared>,
+    cluster_id: u64,
+    token: String,
     /// AppendEntries received, for `/v2/stats/self` `recvAppendRequestCnt`.
-    pub recv_append: AtomicU64,
+    recv_append: AtomicU64,
+}
+
+impl PeerService {
+    pub fn new(
+        node: RaftNode,
+        shared: Arc<Shared>,
+        member_id: u64,
+        cluster_id: u64,
+        token: String,
+    ) -> PeerService {
+        PeerService {
+            node,
+            member_id,
+            shared,
+            cluster_id,
+            token,
+            recv_append: AtomicU64::new(0),
+        }
+    }
+
+    /// AppendEntries received so far.
+    pub fn recv_append(&self) -> u64 {
+        self.recv_append.load(Ordering::Relaxed)
+    }
 }
 
 /// The peer-facing router.
@@ -116,15 +139,13 @@ impl PeerService {
     fn check_member(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let from_text = header(headers, FROM).unwrap_or_default();
         let from = etcd_common::stats::parse_member_id(from_text);
-        let metrics = self.raft.metrics();
-        let membership = metrics.borrow_watched().membership_config.clone();
-        let membership = membership.membership();
-        if membership.nodes().next().is_none() {
+        let members = self.node.status().members;
+        if members.is_empty() {
             return Ok(());
         }
         match from {
             // A member never sends itself a message: whoever claims to be us is not.
-            Some(id) if id != self.member_id && membership.get_node(&id).is_some() => Ok(()),
+            Some(id) if id != self.member_id && members.contains_key(&id) => Ok(()),
             Some(id) if self.shared.store().is_removed_member(id) => Err(Refusal::Removed),
             _ => {
                 tracing::warn!(
@@ -137,7 +158,7 @@ impl PeerService {
     }
 
     fn check_term(&self, vote: &Vote) -> Result<(), Refusal> {
-        let ours = self.raft.metrics().borrow_watched().current_term;
+        let ours = self.node.status().term;
         let theirs = vote.leader_id.term;
         if theirs > ours.saturating_add(MAX_TERM_STEP) || theirs > u64::MAX - MAX_TERM_STEP {
             tracing::warn!(
@@ -200,7 +221,7 @@ async fn rpc(
 }
 
 async fn dispatch(svc: &PeerService, path: &str, body: Bytes) -> Result<Response, Refusal> {
-    let raft = &svc.raft;
+    let raft = svc.node.raw();
     Ok(match path {
         paths::APPEND => {
             svc.recv_append.fetch_add(1, Ordering::Relaxed);
@@ -224,29 +245,25 @@ async fn dispatch(svc: &PeerService, path: &str, body: Bytes) -> Result<Response
         }
         paths::PROPOSE => {
             let cmd: Command = decode(body).await?;
-            let reply = match raft.client_write(cmd).await {
-                Ok(r) => ProposeReply {
-                    result: Ok(r.data),
-                    raft_index: r.log_id.index,
+            let reply = match svc.node.write(cmd).await {
+                Ok(a) => ProposeReply {
+                    result: Ok(a.result),
+                    raft_index: a.raft_index,
                 },
                 Err(e) => ProposeReply {
-                    result: Err(e.to_string()),
+                    result: Err(e),
                     raft_index: 0,
                 },
             };
             json(&reply)
         }
         paths::READ_INDEX => {
-            let result = raft
-                .ensure_linearizable(openraft::ReadPolicy::ReadIndex)
-                .await
-                .map(|r| r.index())
-                .map_err(|e| e.to_string());
+            let result = svc.node.read_index().await;
             json(&ReadIndexReply { result })
         }
         paths::MEMBERS => {
             let op: MemberOp = decode(body).await?;
-            let reply: MemberOpReply = membership::execute(raft, &svc.token, op).await;
+            let reply: MemberOpReply = svc.node.member_op(&svc.token, op).await;
             json(&reply)
         }
         _ => StatusCode::NOT_FOUND.into_response(),
@@ -262,9 +279,7 @@ fn cluster_info(svc: &PeerService, headers: &HeaderMap) -> Result<Response, Refu
         .filter(|u| !u.is_empty())
         .collect();
     theirs.sort_unstable();
-    let metrics = svc.raft.metrics();
-    let membership = metrics.borrow_watched().membership_config.clone();
-    let members: Vec<_> = membership.nodes().map(|(id, n)| (*id, n.clone())).collect();
+    let members: Vec<_> = svc.node.status().members.into_iter().collect();
     let listed = members.iter().any(|(_, m)| {
         let mut urls: Vec<&str> = m.peer_urls.iter().map(String::as_str).collect();
         urls.sort_unstable();
@@ -304,7 +319,8 @@ async fn snapshot(
             snapshot: Cursor::new(data),
         };
         let res: Result<_, RaftError> = svc
-            .raft
+            .node
+            .raw()
             .install_full_snapshot(vote, snapshot)
             .await
             .map_err(RaftError::Fatal);

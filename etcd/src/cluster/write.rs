@@ -1,0 +1,97 @@
+//! Writes: replicate a command and answer with the event applying it produced. On a follower
+//! the leader proposes it for us, and we answer once we have applied it too, so a client that
+//! reads back from the member it wrote to sees its write.
+
+use std::time::Duration;
+
+use etcd_common::EtcdError;
+use tokio::time::Instant;
+
+use super::Cluster;
+use super::errors;
+use crate::raft::forward::{self, ForwardError};
+use crate::raft::node::{Applied, Role, WriteError};
+use crate::store::{Command, Event, Op};
+
+/// A write that was committed and applied.
+pub struct Written {
+    pub event: Event,
+    /// The raft index of the entry (X-Raft-Index).
+    pub raft_index: u64,
+}
+
+/// How long to wait before asking again while no leader is known (an election).
+const RETRY: Duration = Duration::from_millis(50);
+
+impl Cluster {
+    /// Replicate and apply one command; on a follower the leader proposes it for us.
+    pub async fn propose(&self, cmd: Command) -> Result<Written, EtcdError> {
+        let deadline = Instant::now() + self.request_timeout + size_allowance(&cmd);
+        tokio::time::timeout_at(deadline, self.propose_until(cmd, deadline))
+            .await
+            .unwrap_or_else(|_| Err(errors::timed_out()))
+    }
+
+    async fn propose_until(&self, cmd: Command, deadline: Instant) -> Result<Written, EtcdError> {
+        // On the leader the command is moved into raft, not copied; should leadership move in
+        // the instant between, the client hears "leader changed", as from etcd.
+        if self.node.status().role == Role::Leader {
+            return match self.node.write(cmd).await {
+                Ok(a) => written(a),
+                Err(WriteError::NotLeader(_)) => Err(errors::leader_changed()),
+                Err(e) => Err(errors::write_failed(&e)),
+            };
+        }
+        loop {
+            let leader = match self.node.write(cmd.clone()).await {
+                Ok(a) => return written(a),
+                Err(WriteError::NotLeader(Some(l))) if l.id != self.member_id => l,
+                // An election is under way: ask again until the deadline.
+                Err(WriteError::NotLeader(_)) => {
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+                Err(e) => return Err(errors::write_failed(&e)),
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            match forward::propose(&self.peers, &leader, &cmd, remaining).await {
+                Ok(a) => {
+                    let w = written(a)?;
+                    let remaining = deadline.saturating_duration_since(Instant::now());
+                    if !self.node.wait_applied(w.raft_index, remaining).await {
+                        return Err(errors::timed_out());
+                    }
+                    return Ok(w);
+                }
+                // It certainly did not happen: try again, on whoever leads now.
+                Err(ForwardError::NotSent(_) | ForwardError::Write(WriteError::NotLeader(_))) => {
+                    tokio::time::sleep(RETRY).await;
+                }
+                Err(e) => return Err(errors::forward_failed(&e)),
+            }
+        }
+    }
+}
+
+fn written(a: Applied) -> Result<Written, EtcdError> {
+    match a.result.into_result()? {
+        Some(event) => Ok(Written {
+            event,
+            raft_index: a.raft_index,
+        }),
+        None => Err(errors::no_event()),
+    }
+}
+
+/// Extra time for a large write (a millisecond a KiB): replicating megabytes to every member
+/// takes longer than etcd's request timeout was sized for.
+fn size_allowance(cmd: &Command) -> Duration {
+    let bytes = match &cmd.op {
+        Op::Set { value, .. }
+        | Op::Create { value, .. }
+        | Op::Update { value, .. }
+        | Op::CompareAndSwap { value, .. } => value.len(),
+        _ => 0,
+    };
+    Duration::from_millis((bytes >> 10) as u64)
+}

@@ -1,0 +1,281 @@
+//! One member's raft, as the rest of the daemon sees it: start it, propose, read-index,
+//! wait, hand leadership over, watch its state. Every openraft type stops here; what crosses
+//! this line is ours ([`Status`], [`WriteError`], [`ReadError`]).
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::async_runtime::WatchReceiver;
+use openraft::{Config as RaftConfig, Instant as _, ServerState, SnapshotPolicy};
+
+use super::log_store::LogStore;
+use super::membership::{self, MemberOp, MemberOpError};
+use super::network::{NetworkFactory, PeerClient};
+use super::state_machine::{Shared, StateMachine};
+use super::types::{ApplyResult, ForwardToLeader, MemberInfo, Raft, TypeConfig};
+use crate::store::Command;
+
+/// What a member's raft needs to start.
+pub struct Settings<'a> {
+    pub dir: &'a Path,
+    pub member_id: u64,
+    pub cluster_id: u64,
+    pub heartbeat_ms: u64,
+    pub election_ms: u64,
+    pub snapshot_count: u64,
+}
+
+/// A member's role as etcd names it in `/v2/stats/self`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Leader,
+    Candidate,
+    Follower,
+    Shutdown,
+}
+
+/// A point-in-time view of raft's state.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub role: Role,
+    /// Whom raft follows (itself, on the leader).
+    pub leader: Option<u64>,
+    pub term: u64,
+    pub voters: Vec<u64>,
+    /// The configuration raft holds (newest, applied or not), voters and learners.
+    pub members: BTreeMap<u64, MemberInfo>,
+    /// On the leader: how long ago a quorum last acknowledged it.
+    pub quorum_acked: Option<Duration>,
+    /// On the leader: the last log index each member is known to hold.
+    pub matched: BTreeMap<u64, Option<u64>>,
+}
+
+/// The leader a follower should forward to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Leader {
+    pub id: u64,
+    pub peer_url: Option<String>,
+}
+
+/// Why a proposal was not applied here (also the answer a follower gets when it forwarded).
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
+pub enum WriteError {
+    /// This member does not lead; `leader` is whom it follows, if anyone.
+    #[error("not the leader")]
+    NotLeader(Option<Leader>),
+    /// The entry was appended, then overwritten by a new leader: it may or may not be applied.
+    #[error("leader changed")]
+    Discarded,
+    /// Raft stopped (shutdown or a storage fault).
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// Why a read barrier could not be passed here.
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize)]
+pub enum ReadError {
+    /// Ask the leader for its read index instead.
+    #[error("not the leader")]
+    NotLeader(Option<Leader>),
+    /// Leadership could not be confirmed (no quorum yet); worth retrying.
+    #[error("{0}")]
+    NoQuorum(String),
+}
+
+/// A committed and applied entry: what applying it produced and its raft index.
+pub struct Applied {
+    pub result: ApplyResult,
+    pub raft_index: u64,
+}
+
+/// The raft of this member.
+#[derive(Clone)]
+pub struct RaftNode {
+    raft: Raft,
+}
+
+fn leader_of(f: Option<&ForwardToLeader>) -> Option<Leader> {
+    let f = f?;
+    Some(Leader {
+        id: f.leader_id?,
+        peer_url: f
+            .leader_node
+            .as_ref()
+            .and_then(|n| n.peer_urls.first().cloned()),
+    })
+}
+
+impl RaftNode {
+    /// Open the log and the state machine in `dir` and start raft; a brand-new member of a new
+    /// cluster passes `bootstrap` (the initial members), once.
+    pub async fn start(
+        s: Settings<'_>,
+        peers: PeerClient,
+        bootstrap: Option<BTreeMap<u64, MemberInfo>>,
+    ) -> io::Result<(RaftNode, Arc<Shared>)> {
+        let config = RaftConfig {
+            cluster_name: format!("{:x}", s.cluster_id),
+            heartbeat_interval: s.heartbeat_ms,
+            election_timeout_min: s.election_ms,
+            election_timeout_max: s.election_ms * 2,
+            snapshot_policy: SnapshotPolicy::LogsSinceLast(s.snapshot_count),
+            max_in_snapshot_log_to_keep: s.snapshot_count.min(1000),
+            install_snapshot_timeout: 10_000,
+            ..Default::default()
+        }
+        .validate()
+        .map_err(io::Error::other)?;
+        let log_dir = s.dir.to_path_buf();
+        let log_store = tokio::task::spawn_blocking(move || LogStore::<TypeConfig>::open(&log_dir))
+            .await
+            .map_err(io::Error::other)??;
+        let sm = StateMachine::open(s.dir).await?;
+        let shared = sm.shared();
+        let network = NetworkFactory::new(peers, shared.clone());
+        let raft = Raft::new(s.member_id, Arc::new(config), network, log_store, sm)
+            .await
+            .map_err(io::Error::other)?;
+        // `initialize` must run exactly once; it is retried on restart until the log shows it
+        // happened, so a crash in between cannot leave a member that never elects.
+        let initialized = raft.is_initialized().await.map_err(io::Error::other)?;
+        if let (false, Some(members)) = (initialized, bootstrap) {
+            raft.initialize(members).await.map_err(io::Error::other)?;
+        }
+        Ok((RaftNode { raft }, shared))
+    }
+
+    /// The openraft handle, for the peer router (inside `raft/` only).
+    pub(super) fn raw(&self) -> &Raft {
+        &self.raft
+    }
+
+    pub async fn shutdown(&self) {
+        let _ = self.raft.shutdown().await;
+    }
+
+    pub fn status(&self) -> Status {
+        let m = self.raft.metrics();
+        let m = m.borrow_watched();
+        let role = match m.state {
+            ServerState::Leader => Role::Leader,
+            ServerState::Candidate => Role::Candidate,
+            ServerState::Shutdown => Role::Shutdown,
+            _ => Role::Follower,
+        };
+        let membership = m.membership_config.membership();
+        Status {
+            role,
+            leader: m.current_leader,
+            term: m.current_term,
+            voters: membership.voter_ids().collect(),
+            members: membership.nodes().map(|(id, n)| (*id, n.clone())).collect(),
+            quorum_acked: m.last_quorum_acked.as_ref().map(|t| t.elapsed()),
+            matched: m
+                .replication
+                .as_ref()
+                .map(|r| {
+                    r.iter()
+                        .map(|(id, l)| (*id, l.as_ref().map(|l| l.index)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Resolves when raft's state may have changed; `false` once raft has stopped.
+    pub async fn changed(&self, rx: &mut StatusWatch) -> bool {
+        rx.0.changed().await.is_ok()
+    }
+
+    pub fn watch_status(&self) -> StatusWatch {
+        StatusWatch(self.raft.metrics())
+    }
+
+    /// Replicate `cmd` and apply it, here, on the leader.
+    pub async fn write(&self, cmd: Command) -> Result<Applied, WriteError> {
+        match self.raft.client_write(cmd).await {
+            Ok(r) => Ok(Applied {
+                result: r.data,
+                raft_index: r.log_id.index,
+            }),
+            Err(e) => {
+                if let Some(f) = e.forward_to_leader() {
+                    return Err(WriteError::NotLeader(leader_of(Some(f))));
+                }
+                match e.api_error() {
+                    Some(openraft::errors::ClientWriteError::LogEntryDiscarded(_)) => {
+                        Err(WriteError::Discarded)
+                    }
+                    _ => Err(WriteError::Fatal(e.to_string())),
+                }
+            }
+        }
+    }
+
+    /// The read index: once this member has applied up to it, a local read is linearizable.
+    pub async fn read_index(&self) -> Result<u64, ReadError> {
+        match self
+            .raft
+            .ensure_linearizable(openraft::ReadPolicy::ReadIndex)
+            .await
+        {
+            Ok(r) => Ok(r.index()),
+            Err(e) => match e.forward_to_leader() {
+                Some(f) => Err(ReadError::NotLeader(leader_of(Some(f)))),
+                None => Err(ReadError::NoQuorum(e.to_string())),
+            },
+        }
+    }
+
+    /// Wait until this member has applied `index`; `false` on timeout.
+    pub async fn wait_applied(&self, index: u64, timeout: Duration) -> bool {
+        self.raft
+            .wait(Some(timeout))
+            .applied_index_at_least(Some(index), "read your write")
+            .await
+            .is_ok()
+    }
+
+    /// Wait until the state machine has caught up with what was committed before a restart.
+    pub async fn wait_recovery(&self, timeout: Duration) {
+        let _ = self.raft.wait_for_recovery(Some(timeout)).await;
+    }
+
+    /// Ask `to` to take over leadership; `false` if raft refused at once.
+    pub async fn transfer_leader(&self, to: u64) -> bool {
+        self.raft.trigger().transfer_leader(to).await.is_ok()
+    }
+
+    /// Run a members-API change; only the leader can.
+    pub async fn member_op(
+        &self,
+        token: &str,
+        op: MemberOp,
+    ) -> Result<Option<(u64, MemberInfo)>, MemberOpError> {
+        membership::execute(&self.raft, token, op).await
+    }
+
+    /// On the leader: make voters of learners within `slack` entries of the log's end.
+    pub async fn promote_caught_up_learners(&self, slack: u64) {
+        membership::promote_caught_up_learners(&self.raft, slack).await;
+    }
+
+    /// Propose TTL expiry at `now` (leader only; a failure is retried on the next tick).
+    pub async fn expire(&self, now: crate::time::UnixNanos) {
+        let _ = self
+            .raft
+            .client_write(Command {
+                now,
+                op: crate::store::Op::Expire,
+            })
+            .await;
+    }
+}
+
+/// A subscription to raft's state changes (see [`RaftNode::changed`]).
+pub struct StatusWatch(
+    openraft::alias::WatchReceiverOf<TypeConfig, openraft::RaftMetrics<TypeConfig>>,
+);
