@@ -3,47 +3,51 @@
 //! cannot name a variable the code ignores. Exit statuses live with the code that returns them
 //! (`output::EXIT_STATUSES`).
 
-pub const ENV_ENDPOINTS: &str = "ETCDCTL_ENDPOINTS";
-pub const ENV_ENDPOINT: &str = "ETCDCTL_ENDPOINT";
-pub const ENV_PEERS: &str = "ETCDCTL_PEERS";
-pub const ENV_USERNAME: &str = "ETCDCTL_USERNAME";
-pub const ENV_DISCOVERY_SRV: &str = "ETCDCTL_DISCOVERY_SRV";
-pub const ENV_NO_COLOR: &str = "NO_COLOR";
+/// An environment variable and what it means, as the man pages print it.
+pub type Variable = (&'static str, &'static str);
 
-/// The variables every command reads, with what they mean.
-pub const ENVIRONMENT: &[(&str, &str)] = &[
-    (
-        ENV_ENDPOINTS,
-        "Comma-separated member URLs, used when --endpoints is not given.",
-    ),
-    (
-        ENV_ENDPOINT,
-        "DEPRECATED: used when neither --endpoints nor ETCDCTL_ENDPOINTS nor --endpoint is given.",
-    ),
-    (
-        ENV_PEERS,
-        "DEPRECATED: used when no endpoint flag or variable above is given.",
-    ),
-    (
-        ENV_USERNAME,
-        "username[:password] when --username is not given; without a password, it is read from stdin.",
-    ),
-    (
-        ENV_DISCOVERY_SRV,
-        "SRV discovery domain when --discovery-srv is not given (not supported: etcdctl exits 1).",
-    ),
-    (
-        "ETCDCTL_API",
-        "Ignored: this etcdctl speaks only the v2 API, which real etcdctl 3.4 selects with ETCDCTL_API=2.",
-    ),
-    (
-        ENV_NO_COLOR,
-        "When set and not empty, never colour output, even on a terminal.",
-    ),
+pub const ENV_ENDPOINTS: Variable = (
+    "ETCDCTL_ENDPOINTS",
+    "Comma-separated member URLs, used when --endpoints is not given.",
+);
+pub const ENV_ENDPOINT: Variable = (
+    "ETCDCTL_ENDPOINT",
+    "DEPRECATED: used when neither --endpoints nor ETCDCTL_ENDPOINTS nor --endpoint is given.",
+);
+pub const ENV_PEERS: Variable = (
+    "ETCDCTL_PEERS",
+    "DEPRECATED: used when no endpoint flag or variable above is given.",
+);
+pub const ENV_USERNAME: Variable = (
+    "ETCDCTL_USERNAME",
+    "username[:password] when --username is not given; without a password, it is read from stdin.",
+);
+pub const ENV_DISCOVERY_SRV: Variable = (
+    "ETCDCTL_DISCOVERY_SRV",
+    "SRV discovery domain when --discovery-srv is not given (not supported: etcdctl exits 1).",
+);
+pub const ENV_NO_COLOR: Variable = (
+    "NO_COLOR",
+    "When set and not empty, never colour output, even on a terminal (https://no-color.org).",
+);
+const ENV_API: Variable = (
+    "ETCDCTL_API",
+    "Ignored: this etcdctl speaks only the v2 API, which real etcdctl 3.4 selects with ETCDCTL_API=2.",
+);
+
+/// The variables every command reads, in the order the pages list them.
+pub const ENVIRONMENT: &[Variable] = &[
+    ENV_ENDPOINTS,
+    ENV_ENDPOINT,
+    ENV_PEERS,
+    ENV_USERNAME,
+    ENV_DISCOVERY_SRV,
+    ENV_API,
+    ENV_NO_COLOR,
 ];
 
 /// What exec-watch puts in its command's environment, one run per event.
-pub const WATCH_ENVIRONMENT: &[(&str, &str)] = &[
+pub const WATCH_ENVIRONMENT: &[Variable] = &[
     (
         "ETCD_WATCH_ACTION",
         "The event's action: set, create, update, delete, expire, compareAndSwap, compareAndDelete; \

@@ -242,21 +242,15 @@ mod tests {
 
     #[test]
     fn go_durations() {
-        assert_eq!(parse_go_duration("2s"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_go_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_go_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
-        assert!(parse_go_duration("1x").is_err());
-        assert!(parse_go_duration("").is_err());
-        assert!(parse_go_duration("s").is_err());
+        assert_eq!(parse_go_duration("-1s"), Ok(Duration::ZERO));
+        assert_eq!(parse_go_duration("1x"), Err("parse error".to_string()));
     }
 
+    /// The Go parsing itself is tested in etcd_common::go; here only the flag-facing wrappers.
     #[test]
     fn go_ints() {
-        assert_eq!(parse_go_int("10"), Ok(10));
-        assert_eq!(parse_go_int("-5"), Ok(-5));
         assert_eq!(parse_go_int("0x10"), Ok(16));
-        assert_eq!(parse_go_int("010"), Ok(8));
-        assert!(parse_go_int("abc").is_err());
+        assert_eq!(parse_go_int("abc"), Err("parse error".to_string()));
     }
 }

@@ -42,10 +42,12 @@ impl Action {
 }
 
 /// A parsed key-space answer with etcd's index headers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyResponse {
     pub body: Response,
+    /// `X-Etcd-Index`: the store's index when the answer was made (0 if absent).
     pub etcd_index: u64,
+    /// `X-Raft-Index` and `X-Raft-Term`, which only quorum reads and writes carry.
     pub raft_index: Option<u64>,
     pub raft_term: Option<u64>,
 }

@@ -59,7 +59,7 @@ pub const EXIT_STATUSES: &[(u8, &str)] = &[
 pub struct Exit(pub u8);
 
 fn colour_allowed() -> bool {
-    std::env::var_os(crate::cli::docs::ENV_NO_COLOR).is_none_or(|v| v.is_empty())
+    std::env::var_os(crate::cli::docs::ENV_NO_COLOR.0).is_none_or(|v| v.is_empty())
 }
 
 pub(crate) fn stdout_colour() -> bool {
