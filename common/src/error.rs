@@ -170,9 +170,9 @@ impl EtcdError {
         }
     }
 
-    /// The exact body etcd writes: JSON and a trailing newline.
+    /// The exact body etcd writes: Go's JSON (a `<` in the cause is `\u003c`) and a newline.
     pub fn to_json_line(&self) -> String {
-        let mut s = serde_json::to_string(&self.body()).unwrap_or_default();
+        let mut s = crate::go::json::to_string(&self.body());
         s.push('\n');
         s
     }

@@ -6,12 +6,14 @@
 //! - [`raft`]: openraft glue — type config, redb log store, state machine, peer network;
 //! - [`cluster`]: the one handle the HTTP face talks to (propose, read, watch, members);
 //! - [`http`]: the client and peer HTTP faces (axum);
-//! - [`config`]: etcd's flags and `ETCD_*` variables, validated;
+//! - [`boot`]: start-up; [`boot::flags`] is the one flag table (parser, `--help`, man page),
+//!   also reachable as `config` until every caller says `boot::flags`;
 //! - [`server`]: wiring and shutdown.
 #![deny(unsafe_code)]
 
+pub mod boot;
 pub mod cluster;
-pub mod config;
+pub use boot::flags as config;
 pub mod discovery;
 pub mod http;
 pub mod identity;

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use etcd::config::{CLUSTER_VERSION, Config, ConfigError, Invocation, VERSION};
+use etcd::boot::flags::{CLUSTER_VERSION, Config, ConfigError, Invocation, VERSION, help};
 
 fn main() -> ExitCode {
     let config = match Config::parse(std::env::args_os()) {
@@ -15,11 +15,15 @@ fn main() -> ExitCode {
             println!("Cluster Version: {CLUSTER_VERSION}");
             return ExitCode::SUCCESS;
         }
+        Ok(Invocation::PrintHelp) => {
+            // etcd splits its help the same way: usage on stderr, the flags on stdout.
+            eprint!("{}", help::USAGE);
+            print!("{}", help::flag_list());
+            return ExitCode::SUCCESS;
+        }
         Err(ConfigError::Usage(m)) => {
             eprintln!("{m}");
-            eprintln!(
-                "Usage:\n\n  etcd [flags]\n    Start an etcd server.\n\nRun `man etcd` for the flags."
-            );
+            eprint!("{}", help::USAGE);
             return ExitCode::from(2);
         }
         Err(e) => {

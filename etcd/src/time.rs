@@ -1,128 +1,18 @@
 //! Wall-clock helpers at the edge of the system.
 //!
 //! The store never reads a clock; callers stamp commands with [`now`] and the store works on the
-//! numbers. Formatting follows Go's `time.RFC3339Nano` because etcd's `expiration` field does.
+//! numbers. The Go formats (`RFC3339Nano`, `Duration.String()`) live in `etcd_common::go::time`,
+//! shared with etcdctl; they are re-exported here so existing paths keep working.
 
-/// Nanoseconds since the Unix epoch (UTC).
-pub type UnixNanos = i64;
+pub use etcd_common::go::time::{NANOS_PER_SECOND, UnixNanos, rfc3339_nano};
 
-pub const NANOS_PER_SECOND: i64 = 1_000_000_000;
+/// Go's `Duration.String()` (kept under the name the daemon's callers use).
+pub use etcd_common::go::time::duration_string as go_duration;
 
 /// The current wall-clock time. Only the HTTP layer, the expiry ticker and stats call this.
 pub fn now() -> UnixNanos {
     match std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
         Err(_) => 0,
-    }
-}
-
-/// Go's `RFC3339Nano` in UTC: `2013-12-04T12:01:21.874888581Z`, trailing fractional zeros
-/// trimmed, no fraction at all when it is zero.
-pub fn rfc3339_nano(t: UnixNanos) -> String {
-    let secs = t.div_euclid(NANOS_PER_SECOND);
-    let nanos = t.rem_euclid(NANOS_PER_SECOND);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    let mut s = format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
-        sod / 3600,
-        (sod / 60) % 60,
-        sod % 60
-    );
-    if nanos != 0 {
-        let frac = format!("{nanos:09}");
-        s.push('.');
-        s.push_str(frac.trim_end_matches('0'));
-    }
-    s.push('Z');
-    s
-}
-
-/// Go's `Duration.String()` for non-negative durations, e.g. `10m59.322358947s`, `1.5s`, `0s`.
-pub fn go_duration(nanos: i64) -> String {
-    if nanos <= 0 {
-        return "0s".to_string();
-    }
-    if nanos < NANOS_PER_SECOND {
-        // Go prints sub-second durations in ms/µs/ns; keep it simple and exact with ms precision.
-        let (unit, div) = if nanos >= 1_000_000 {
-            ("ms", 1_000_000)
-        } else if nanos >= 1_000 {
-            ("µs", 1_000)
-        } else {
-            ("ns", 1)
-        };
-        return format!("{}{unit}", trim_fraction(nanos, div));
-    }
-    let total_secs = nanos / NANOS_PER_SECOND;
-    let h = total_secs / 3600;
-    let m = (total_secs / 60) % 60;
-    let s_nanos = nanos - (h * 3600 + m * 60) * NANOS_PER_SECOND;
-    let mut out = String::new();
-    if h > 0 {
-        out.push_str(&format!("{h}h"));
-    }
-    if h > 0 || m > 0 {
-        out.push_str(&format!("{m}m"));
-    }
-    out.push_str(&trim_fraction(s_nanos, NANOS_PER_SECOND));
-    out.push('s');
-    out
-}
-
-fn trim_fraction(value: i64, div: i64) -> String {
-    let whole = value / div;
-    let frac = value % div;
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let width = div.to_string().len() - 1;
-    let frac = format!("{frac:0width$}");
-    format!("{whole}.{}", frac.trim_end_matches('0'))
-}
-
-/// Days since 1970-01-01 to (year, month, day); Howard Hinnant's algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats_like_go_rfc3339nano() {
-        assert_eq!(rfc3339_nano(0), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339_nano(1_795_908_058_413_911_798),
-            "2026-11-28T23:20:58.413911798Z"
-        );
-        assert_eq!(
-            rfc3339_nano(1_700_000_000_500_000_000),
-            "2023-11-14T22:13:20.5Z"
-        );
-        assert_eq!(
-            rfc3339_nano(951_782_400 * NANOS_PER_SECOND),
-            "2000-02-29T00:00:00Z"
-        );
-    }
-
-    #[test]
-    fn formats_like_go_duration() {
-        assert_eq!(go_duration(0), "0s");
-        assert_eq!(go_duration(1_047_395_768), "1.047395768s");
-        assert_eq!(go_duration(659_322_358_947), "10m59.322358947s");
-        assert_eq!(go_duration(3_600 * NANOS_PER_SECOND), "1h0m0s");
-        assert_eq!(go_duration(1_500_000), "1.5ms");
     }
 }

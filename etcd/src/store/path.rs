@@ -1,27 +1,9 @@
 //! Key paths: etcd cleans every key with Go's `path.Clean(path.Join("/", key))`.
 
 /// Go's `path.Clean` applied to `"/" + key`: absolute, no empty, `.` or `..` segments, no
-/// trailing slash (except the root itself).
+/// trailing slash (except the root itself). One definition, shared with etcdctl.
 pub fn clean(key: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in key.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    if parts.is_empty() {
-        return "/".to_string();
-    }
-    let mut out = String::with_capacity(key.len() + 1);
-    for p in parts {
-        out.push('/');
-        out.push_str(p);
-    }
-    out
+    etcd_common::go::path::clean(key)
 }
 
 /// The segments of a clean path (`"/a/b"` → `["a", "b"]`; the root has none).

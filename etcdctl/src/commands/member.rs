@@ -116,8 +116,8 @@ pub async fn add(ctx: &Ctx, args: &[String]) -> Result<(), Exit> {
     }
     output::out(&format!(
         "\nETCD_NAME={}\nETCD_INITIAL_CLUSTER={}\nETCD_INITIAL_CLUSTER_STATE=\"existing\"\n",
-        crate::client::go_quote(name),
-        crate::client::go_quote(&conf.join(","))
+        etcd_common::go::strconv::quote(name),
+        etcd_common::go::strconv::quote(&conf.join(","))
     ));
     Ok(())
 }

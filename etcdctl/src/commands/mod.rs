@@ -2,7 +2,6 @@
 //!
 //! Each family lives in its own file; all of them print through `output` and talk through `client`.
 
-pub mod generate;
 pub mod health;
 pub mod keys;
 pub mod member;
@@ -10,6 +9,7 @@ pub mod watch;
 
 use std::io::Read;
 
+use crate::cli::docs::{ENV_DISCOVERY_SRV, ENV_ENDPOINT, ENV_ENDPOINTS, ENV_PEERS, ENV_USERNAME};
 use crate::cli::{Cmd, DEFAULT_ENDPOINTS, GlobalArgs, MemberCmd};
 use crate::client::{Client, ClientError, Config};
 use crate::output::{self, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_SERVER_ERROR, Exit, Format};
@@ -54,11 +54,11 @@ fn env_nonempty(name: &str) -> Option<String> {
 fn endpoint_list(g: &GlobalArgs) -> Vec<String> {
     let nonempty = |o: &Option<String>| o.clone().filter(|v| !v.is_empty());
     let s = nonempty(&g.endpoints)
-        .or_else(|| env_nonempty("ETCDCTL_ENDPOINTS"))
+        .or_else(|| env_nonempty(ENV_ENDPOINTS.0))
         .or_else(|| nonempty(&g.endpoint))
-        .or_else(|| env_nonempty("ETCDCTL_ENDPOINT"))
+        .or_else(|| env_nonempty(ENV_ENDPOINT.0))
         .or_else(|| nonempty(&g.peers))
-        .or_else(|| env_nonempty("ETCDCTL_PEERS"))
+        .or_else(|| env_nonempty(ENV_PEERS.0))
         .unwrap_or_else(|| DEFAULT_ENDPOINTS.to_string());
     s.split(',').map(str::to_string).collect()
 }
@@ -68,7 +68,7 @@ fn credentials(g: &GlobalArgs) -> Result<Option<(String, String)>, String> {
         .username
         .clone()
         .filter(|v| !v.is_empty())
-        .or_else(|| env_nonempty("ETCDCTL_USERNAME"));
+        .or_else(|| env_nonempty(ENV_USERNAME.0));
     let Some(flag) = flag else { return Ok(None) };
     if let Some((u, p)) = flag.split_once(':') {
         return Ok(Some((u.to_string(), p.to_string())));
@@ -90,7 +90,7 @@ fn new_client(ctx: &Ctx) -> Result<Client, Exit> {
         .discovery_srv
         .clone()
         .filter(|v| !v.is_empty())
-        .or_else(|| env_nonempty("ETCDCTL_DISCOVERY_SRV"));
+        .or_else(|| env_nonempty(ENV_DISCOVERY_SRV.0));
     if let Some(domain) = srv {
         output::err_line(&format!(
             "discovery-srv ({domain}) is not supported by this etcdctl; use --endpoints"

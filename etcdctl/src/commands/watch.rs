@@ -4,14 +4,17 @@
 //! one `GET …?wait=true&waitIndex=N` long-poll with no total timeout, the body read as a stream
 //! up to the event's newline; the next poll asks for `modifiedIndex + 1`, so nothing is missed or
 //! repeated. Unlike real etcdctl, `watch --forever` and `exec-watch` keep going when every member
-//! is unreachable (they retry with backoff from the last index seen) and, when the server answers
-//! 401 (the index fell out of its 1000-event history), resynchronise from a GET's X-Etcd-Index.
+//! is unreachable (they retry with backoff from the last index seen). When the server answers
+//! 401 (the events after the last one seen fell out of its 1000-event history) they say so on
+//! stderr, deliver the current state of what is watched as `get` events (see [`resync`]), and go
+//! on from the GET's X-Etcd-Index; a plain `watch` keeps etcdctl's exit 4.
 //! SIGINT ends them with status 0 as etcdctl does; SIGTERM with 143.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::time::Duration;
 
-use etcd_common::ErrorCode;
+use etcd_common::{Action, ErrorBody, ErrorCode, Node, Response};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
 use crate::cli::{ExecWatchArgs, WatchArgs, parse_go_int};
@@ -32,11 +35,16 @@ struct Watcher<'a> {
     next: u64,
     /// Retry through outages and resynchronise after 401 instead of failing.
     resilient: bool,
+    /// Events already read but not yet returned (the current state after a 401).
+    pending: VecDeque<KeyResponse>,
 }
 
 impl Watcher<'_> {
     /// etcd: httpWatcher.Next, plus reconnection when `resilient`.
     async fn next_event(&mut self) -> Result<KeyResponse, Exit> {
+        if let Some(ev) = self.pending.pop_front() {
+            return Ok(ev);
+        }
         let mut backoff = BACKOFF_START;
         let mut spinner = Some(output::Spinner::start(&format!(
             "watching {} for changes…",
@@ -67,8 +75,11 @@ impl Watcher<'_> {
             }
             match &err {
                 ClientError::Etcd(b) if b.error_code == ErrorCode::EventIndexCleared.code() => {
-                    self.resync().await?;
-                    continue;
+                    self.resync(b).await;
+                    match self.pending.pop_front() {
+                        Some(ev) => return Ok(ev),
+                        None => continue,
+                    }
                 }
                 ClientError::Etcd(b)
                     if b.error_code != ErrorCode::WatcherCleared.code()
@@ -98,21 +109,82 @@ impl Watcher<'_> {
         }
     }
 
-    /// After 401: read the current index with a GET and continue just after it.
-    async fn resync(&mut self) -> Result<(), Exit> {
+    /// After 401: say which events were lost, queue the current state of what is watched (the
+    /// nodes modified since the last event seen, oldest first) and continue after the GET.
+    async fn resync(&mut self, cleared: &ErrorBody) {
+        output::err(&format!(
+            "watch: events {}..{} were cleared from the server's history; resuming from the current state\n",
+            self.next,
+            lost_until(cleared, self.next)
+        ));
+        let since = self.next;
         let mut backoff = BACKOFF_START;
         loop {
-            let action = client::get_action(&self.key, false, false, false);
-            if let Ok(resp) = self.client.send(None, &action, false).await
-                && let Some(i) = client::header_u64(&resp.headers, etcd_common::headers::ETCD_INDEX)
-            {
-                self.next = i + 1;
-                return Ok(());
+            let action = client::get_action(&self.key, self.recursive, false, false);
+            let answer = match self.client.send(None, &action, false).await {
+                Ok(resp) => client::parse_key_response(&resp),
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(mut r) => {
+                    self.next = r.etcd_index + 1;
+                    let nodes = changed_since(r.body.node.take(), since, self.recursive);
+                    self.pending
+                        .extend(nodes.into_iter().map(|node| KeyResponse {
+                            body: Response {
+                                action: Action::Get,
+                                node: Some(node),
+                                prev_node: None,
+                            },
+                            ..r.clone()
+                        }));
+                    return;
+                }
+                // The key is gone: nothing to deliver; go on after the index of the answer.
+                Err(ClientError::Etcd(b)) if b.error_code == ErrorCode::KeyNotFound.code() => {
+                    self.next = b.index + 1;
+                    return;
+                }
+                Err(_) => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(BACKOFF_MAX);
+                }
             }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(BACKOFF_MAX);
         }
     }
+}
+
+/// The last lost index named by a 401's cause (`the requested history has been cleared
+/// [oldest/requested]`): every event before the oldest one kept.
+fn lost_until(cleared: &ErrorBody, requested: u64) -> u64 {
+    let oldest = cleared
+        .cause
+        .rsplit_once('[')
+        .and_then(|(_, r)| r.split_once('/'))
+        .and_then(|(n, _)| n.parse::<u64>().ok());
+    match oldest {
+        Some(o) if o > requested => o - 1,
+        _ => cleared.index.max(requested),
+    }
+}
+
+/// The nodes of `root` (and, for a recursive watch, below it) modified at or after `since`, each
+/// without its children, in modifiedIndex order: what a watcher that saw everything before
+/// `since` has not seen of the current state.
+fn changed_since(root: Option<Node>, since: u64, recursive: bool) -> Vec<Node> {
+    let mut out = Vec::new();
+    let mut stack: Vec<Node> = root.into_iter().collect();
+    while let Some(mut n) = stack.pop() {
+        let children = n.nodes.take();
+        if recursive {
+            stack.extend(children.into_iter().flatten());
+        }
+        if n.modified_index >= since {
+            out.push(n);
+        }
+    }
+    out.sort_by_key(|n| n.modified_index);
+    out
 }
 
 async fn recv(s: &mut Option<Signal>) {
@@ -151,6 +223,7 @@ pub async fn watch(ctx: &Ctx, a: &WatchArgs) -> Result<(), Exit> {
             recursive: a.recursive,
             next: first_wait_index(a.after_index),
             resilient: a.forever,
+            pending: VecDeque::new(),
         };
         loop {
             let ev = w.next_event().await?;
@@ -259,6 +332,7 @@ pub async fn exec_watch(ctx: &Ctx, a: &ExecWatchArgs) -> Result<(), Exit> {
             recursive: spec.recursive,
             next: first_wait_index(spec.after_index),
             resilient: true,
+            pending: VecDeque::new(),
         };
         loop {
             let ev = w.next_event().await?;
@@ -314,6 +388,57 @@ mod tests {
         let s = spec(&["/k", "echo", "--", "x"]).ok().unwrap();
         assert_eq!(s.command, vec!["echo", "--", "x"]);
         assert!(spec(&["/k"]).is_err());
+    }
+
+    fn node(key: &str, index: u64, children: Option<Vec<Node>>) -> Node {
+        Node {
+            key: key.into(),
+            value: children.is_none().then(|| "v".to_string()),
+            dir: children.is_some(),
+            nodes: children,
+            modified_index: index,
+            created_index: index,
+            ..Node::default()
+        }
+    }
+
+    #[test]
+    fn resync_delivers_what_changed_since_the_last_event_in_index_order() {
+        let tree = node(
+            "/d",
+            2,
+            Some(vec![
+                node("/d/b", 1200, None),
+                node("/d/a", 3, None),
+                node("/d/s", 4, Some(vec![node("/d/s/x", 1100, None)])),
+            ]),
+        );
+        let keys = |ns: Vec<Node>| ns.into_iter().map(|n| n.key).collect::<Vec<_>>();
+        assert_eq!(
+            keys(changed_since(Some(tree.clone()), 5, true)),
+            vec!["/d/s/x", "/d/b"]
+        );
+        assert!(changed_since(Some(tree.clone()), 5, false).is_empty());
+        assert_eq!(keys(changed_since(Some(tree), 2, false)), vec!["/d"]);
+        assert!(changed_since(None, 1, true).is_empty());
+    }
+
+    #[test]
+    fn lost_range_comes_from_the_401_cause() {
+        let body = |cause: &str, index| ErrorBody {
+            error_code: 401,
+            message: "The event in requested index is outdated and cleared".into(),
+            cause: cause.into(),
+            index,
+        };
+        assert_eq!(
+            lost_until(
+                &body("the requested history has been cleared [1105/5]", 2104),
+                5
+            ),
+            1104
+        );
+        assert_eq!(lost_until(&body("odd", 2104), 5), 2104);
     }
 
     #[test]

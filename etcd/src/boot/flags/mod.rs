@@ -1,304 +1,24 @@
 //! etcd's command line: the same flags, `ETCD_*` variables, defaults and Go flag-package
 //! spellings (`-name n`, `--name=n`, last occurrence wins, `--enable-v2=true`), turned into a
 //! validated [`Config`] before anything touches the data directory.
+//!
+//! [`table`] is the one flag table; [`help`] renders `etcd --help` from it, and `xtask` renders
+//! `man/etcd.1` from [`command`].
+
+pub mod help;
+pub mod table;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Arg, ArgAction, ArgMatches, Command};
+use clap::ArgMatches;
 
+pub use table::command;
+
+/// The etcd release we reproduce (`etcd --version`, the man page).
 pub const VERSION: &str = "3.4.23";
 pub const CLUSTER_VERSION: &str = "3.4.0";
-
-/// How a flag takes its value.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// `--flag value` or `--flag=value`.
-    Value,
-    /// Go boolean: `--flag`, `--flag=true`, `--flag=false` (never a separate word).
-    Bool,
-}
-
-/// (name, kind, default, used by us, help). Flags we do not use are accepted and ignored so
-/// that any tool that starts etcd can start us.
-const FLAGS: &[(&str, Kind, &str, bool, &str)] = &[
-    (
-        "name",
-        Kind::Value,
-        "default",
-        true,
-        "Human-readable name for this member.",
-    ),
-    (
-        "data-dir",
-        Kind::Value,
-        "",
-        true,
-        "Path to the data directory (default ${name}.etcd).",
-    ),
-    (
-        "listen-client-urls",
-        Kind::Value,
-        "http://localhost:2379",
-        true,
-        "List of URLs to listen on for client traffic.",
-    ),
-    (
-        "advertise-client-urls",
-        Kind::Value,
-        "http://localhost:2379",
-        true,
-        "List of this member's client URLs to advertise to the public.",
-    ),
-    (
-        "listen-peer-urls",
-        Kind::Value,
-        "http://localhost:2380",
-        true,
-        "List of URLs to listen on for peer traffic.",
-    ),
-    (
-        "initial-advertise-peer-urls",
-        Kind::Value,
-        "http://localhost:2380",
-        true,
-        "List of this member's peer URLs to advertise to the rest of the cluster.",
-    ),
-    (
-        "initial-cluster",
-        Kind::Value,
-        "",
-        true,
-        "Initial cluster configuration for bootstrapping (default ${name}=${initial-advertise-peer-urls}).",
-    ),
-    (
-        "initial-cluster-state",
-        Kind::Value,
-        "new",
-        true,
-        "Initial cluster state ('new' or 'existing').",
-    ),
-    (
-        "initial-cluster-token",
-        Kind::Value,
-        "etcd-cluster",
-        true,
-        "Initial cluster token for the etcd cluster during bootstrap.",
-    ),
-    (
-        "snapshot-count",
-        Kind::Value,
-        "100000",
-        true,
-        "Number of committed transactions to trigger a snapshot to disk.",
-    ),
-    (
-        "heartbeat-interval",
-        Kind::Value,
-        "100",
-        true,
-        "Time (in milliseconds) of a heartbeat interval.",
-    ),
-    (
-        "election-timeout",
-        Kind::Value,
-        "1000",
-        true,
-        "Time (in milliseconds) for an election to timeout.",
-    ),
-    (
-        "discovery",
-        Kind::Value,
-        "",
-        true,
-        "Discovery URL used to bootstrap the cluster.",
-    ),
-    (
-        "discovery-fallback",
-        Kind::Value,
-        "proxy",
-        true,
-        "Expected behavior ('exit' or 'proxy') when discovery services fails.",
-    ),
-    (
-        "enable-v2",
-        Kind::Bool,
-        "true",
-        true,
-        "Accept etcd V2 client requests (always on here).",
-    ),
-    (
-        "version",
-        Kind::Bool,
-        "false",
-        true,
-        "Print the version and exit.",
-    ),
-    ("wal-dir", Kind::Value, "", false, ""),
-    (
-        "initial-election-tick-advance",
-        Kind::Bool,
-        "true",
-        false,
-        "",
-    ),
-    ("max-snapshots", Kind::Value, "5", false, ""),
-    ("max-wals", Kind::Value, "5", false, ""),
-    ("quota-backend-bytes", Kind::Value, "0", false, ""),
-    ("backend-batch-interval", Kind::Value, "0", false, ""),
-    ("backend-batch-limit", Kind::Value, "0", false, ""),
-    ("max-txn-ops", Kind::Value, "128", false, ""),
-    ("max-request-bytes", Kind::Value, "1572864", false, ""),
-    ("max-concurrent-streams", Kind::Value, "", false, ""),
-    ("grpc-keepalive-min-time", Kind::Value, "", false, ""),
-    ("grpc-keepalive-interval", Kind::Value, "", false, ""),
-    ("grpc-keepalive-timeout", Kind::Value, "", false, ""),
-    ("discovery-proxy", Kind::Value, "", false, ""),
-    ("discovery-srv", Kind::Value, "", false, ""),
-    ("discovery-srv-name", Kind::Value, "", false, ""),
-    ("strict-reconfig-check", Kind::Bool, "true", false, ""),
-    ("pre-vote", Kind::Bool, "false", false, ""),
-    ("auto-compaction-retention", Kind::Value, "0", false, ""),
-    ("auto-compaction-mode", Kind::Value, "periodic", false, ""),
-    ("cert-file", Kind::Value, "", false, ""),
-    ("key-file", Kind::Value, "", false, ""),
-    ("client-cert-auth", Kind::Bool, "false", false, ""),
-    ("client-crl-file", Kind::Value, "", false, ""),
-    ("client-cert-allowed-hostname", Kind::Value, "", false, ""),
-    ("trusted-ca-file", Kind::Value, "", false, ""),
-    ("auto-tls", Kind::Bool, "false", false, ""),
-    ("peer-cert-file", Kind::Value, "", false, ""),
-    ("peer-key-file", Kind::Value, "", false, ""),
-    ("peer-client-cert-auth", Kind::Bool, "false", false, ""),
-    ("peer-trusted-ca-file", Kind::Value, "", false, ""),
-    ("peer-cert-allowed-cn", Kind::Value, "", false, ""),
-    ("peer-cert-allowed-hostname", Kind::Value, "", false, ""),
-    ("peer-auto-tls", Kind::Bool, "false", false, ""),
-    ("peer-crl-file", Kind::Value, "", false, ""),
-    ("cipher-suites", Kind::Value, "", false, ""),
-    ("cors", Kind::Value, "", false, ""),
-    ("host-whitelist", Kind::Value, "", false, ""),
-    ("auth-token", Kind::Value, "simple", false, ""),
-    ("bcrypt-cost", Kind::Value, "10", false, ""),
-    ("auth-token-ttl", Kind::Value, "300", false, ""),
-    ("enable-pprof", Kind::Bool, "false", false, ""),
-    ("metrics", Kind::Value, "basic", false, ""),
-    ("listen-metrics-urls", Kind::Value, "", false, ""),
-    ("logger", Kind::Value, "capnslog", false, ""),
-    ("log-outputs", Kind::Value, "default", false, ""),
-    ("log-level", Kind::Value, "info", false, ""),
-    ("debug", Kind::Bool, "false", false, ""),
-    ("log-package-levels", Kind::Value, "", false, ""),
-    ("proxy", Kind::Value, "off", false, ""),
-    ("proxy-failure-wait", Kind::Value, "5000", false, ""),
-    ("proxy-refresh-interval", Kind::Value, "30000", false, ""),
-    ("proxy-dial-timeout", Kind::Value, "1000", false, ""),
-    ("proxy-write-timeout", Kind::Value, "5000", false, ""),
-    ("proxy-read-timeout", Kind::Value, "0", false, ""),
-    ("force-new-cluster", Kind::Bool, "false", false, ""),
-    (
-        "experimental-initial-corrupt-check",
-        Kind::Bool,
-        "false",
-        false,
-        "",
-    ),
-    (
-        "experimental-corrupt-check-time",
-        Kind::Value,
-        "0s",
-        false,
-        "",
-    ),
-    ("experimental-enable-v2v3", Kind::Value, "", false, ""),
-    (
-        "experimental-backend-bbolt-freelist-type",
-        Kind::Value,
-        "map",
-        false,
-        "",
-    ),
-    (
-        "experimental-enable-lease-checkpoint",
-        Kind::Bool,
-        "false",
-        false,
-        "",
-    ),
-    (
-        "experimental-compaction-batch-limit",
-        Kind::Value,
-        "1000",
-        false,
-        "",
-    ),
-    (
-        "experimental-peer-skip-client-san-verification",
-        Kind::Bool,
-        "false",
-        false,
-        "",
-    ),
-    (
-        "experimental-watch-progress-notify-interval",
-        Kind::Value,
-        "600s",
-        false,
-        "",
-    ),
-    (
-        "experimental-warning-apply-duration",
-        Kind::Value,
-        "100ms",
-        false,
-        "",
-    ),
-];
-
-/// The flag definitions as a clap command (also used to render `man/etcd.1`).
-pub fn command() -> Command {
-    let mut cmd = Command::new("etcd")
-        .about("etcd v2: a replicated, durable, hierarchical key-value store")
-        .disable_version_flag(true)
-        .args_override_self(true)
-        .dont_collapse_args_in_usage(true);
-    for (name, kind, default, used, help) in FLAGS {
-        // The command is built once per process; leaking the few variable names is free.
-        let env: &'static str =
-            Box::leak(format!("ETCD_{}", name.to_uppercase().replace('-', "_")).into_boxed_str());
-        let mut arg = Arg::new(*name).long(*name).env(env).hide(!used);
-        if !help.is_empty() {
-            arg = arg.help(*help);
-        }
-        arg = match kind {
-            Kind::Value => arg
-                .action(ArgAction::Set)
-                .num_args(1)
-                .allow_hyphen_values(true),
-            Kind::Bool => arg
-                .action(ArgAction::Set)
-                .num_args(0..=1)
-                .require_equals(true)
-                .default_missing_value("true")
-                .value_parser(parse_go_bool),
-        };
-        if !default.is_empty() {
-            arg = arg.default_value(*default);
-        }
-        cmd = cmd.arg(arg);
-    }
-    cmd
-}
-
-/// Go's `strconv.ParseBool`.
-fn parse_go_bool(s: &str) -> Result<bool, String> {
-    match s {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
-        _ => Err(format!("parse error: invalid boolean value {s:?}")),
-    }
-}
 
 /// Go's flag package takes `-name` and `--name` alike; clap wants two dashes for long names.
 fn normalise_args<I: IntoIterator<Item = OsString>>(args: I) -> Vec<OsString> {
@@ -332,6 +52,8 @@ pub enum ConfigError {
 pub enum Invocation {
     Run(Box<Config>),
     PrintVersion,
+    /// `-h`, `-help`, `--help`: print [`help::USAGE`] and [`help::flag_list`], exit 0.
+    PrintHelp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,6 +87,9 @@ impl Config {
         let m = command()
             .try_get_matches_from(normalise_args(args))
             .map_err(|e| ConfigError::Usage(clap_message(&e)))?;
+        if m.get_flag("help") {
+            return Ok(Invocation::PrintHelp);
+        }
         if m.get_one::<bool>("version").copied().unwrap_or(false) {
             return Ok(Invocation::PrintVersion);
         }
@@ -559,7 +284,7 @@ mod tests {
         v.extend(args.iter().map(OsString::from));
         match Config::parse(v)? {
             Invocation::Run(c) => Ok(*c),
-            Invocation::PrintVersion => panic!("version"),
+            Invocation::PrintVersion | Invocation::PrintHelp => panic!("not a run"),
         }
     }
 
@@ -594,6 +319,18 @@ mod tests {
         assert_eq!(c.name, "n2");
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(c.listen_client_urls, vec!["http://127.0.0.52:2379"]);
+    }
+
+    #[test]
+    fn every_help_spelling_asks_for_help() {
+        for spelling in ["-h", "-help", "--help"] {
+            let args = [OsString::from("etcd"), OsString::from(spelling)];
+            assert!(
+                matches!(Config::parse(args), Ok(Invocation::PrintHelp)),
+                "{spelling}"
+            );
+        }
+        assert!(Config::parse(["etcd", "-V"].map(OsString::from)).is_err());
     }
 
     #[test]

@@ -1,77 +1,11 @@
-//! Everything etcdctl writes: the three response formats (one formatter per `-o` mode), `ls`
-//! listings, error lines, colour and the terminal spinner.
-//!
-//! Bytes written to pipes are exactly real etcdctl's; colour and spinners appear only on a
-//! terminal and never under `NO_COLOR`. Never performs I/O other than stdout/stderr.
-
-use std::io::{IsTerminal, Write};
-use std::time::Duration;
+//! One formatter per `-o` mode (`simple`, `extended`, `json`), and `ls` listings.
 
 use colored::Colorize;
 use etcd_common::{Action, Node};
 use serde::Serialize;
 
-use crate::client::{ClientError, KeyResponse, go_json};
-
-/// etcdctl's exit codes (etcd: etcdctl/ctlv2/command/error.go).
-pub const EXIT_BAD_ARGS: u8 = 1;
-pub const EXIT_BAD_CONNECTION: u8 = 2;
-pub const EXIT_SERVER_ERROR: u8 = 4;
-pub const EXIT_CLUSTER_NOT_HEALTHY: u8 = 5;
-
-/// A command's end: the process exits with this status (whatever had to be said is printed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Exit(pub u8);
-
-fn colour_allowed() -> bool {
-    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-fn stdout_colour() -> bool {
-    colour_allowed() && std::io::stdout().is_terminal()
-}
-
-fn stderr_colour() -> bool {
-    colour_allowed() && std::io::stderr().is_terminal()
-}
-
-/// Write to stdout, ignoring a closed pipe (`etcdctl ls | head`).
-pub fn out(s: &str) {
-    let mut o = std::io::stdout().lock();
-    let _ = o.write_all(s.as_bytes());
-    let _ = o.flush();
-}
-
-/// Write to stderr.
-pub fn err(s: &str) {
-    let mut e = std::io::stderr().lock();
-    let _ = e.write_all(s.as_bytes());
-    let _ = e.flush();
-}
-
-/// Print a line to stderr, red on a terminal.
-pub fn err_line(s: &str) {
-    if stderr_colour() {
-        err(&format!("{}\n", s.red()));
-    } else {
-        err(&format!("{s}\n"));
-    }
-}
-
-/// etcd: handleError — `Error:  <err>` (Go's Println of two operands), then a ClusterError's detail.
-pub fn fail(code: u8, e: &dyn std::fmt::Display) -> Exit {
-    err_line(&format!("Error:  {e}"));
-    Exit(code)
-}
-
-/// `fail` for a client error, with the ClusterError detail lines.
-pub fn fail_client(code: u8, e: &ClientError) -> Exit {
-    err_line(&format!("Error:  {e}"));
-    if let Some(d) = e.detail() {
-        err(&format!("{d}\n"));
-    }
-    Exit(code)
-}
+use super::{err, out, stdout_colour};
+use crate::client::KeyResponse;
 
 /// The `-o` output modes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,7 +195,7 @@ impl Formatter for Json {
             node: b.node.as_ref().map(GoNode::from),
             prev_node: b.prev_node.as_ref().map(GoNode::from),
         };
-        format!("{}\n", go_json(&r))
+        format!("{}\n", etcd_common::go::json::to_string(&r))
     }
 }
 
@@ -270,51 +204,6 @@ struct Unsupported;
 impl Formatter for Unsupported {
     fn response(&self, _resp: &KeyResponse) -> String {
         String::new()
-    }
-}
-
-/// A spinner on stderr for waits longer than a moment; invisible unless stderr is a terminal.
-pub struct Spinner {
-    task: Option<tokio::task::JoinHandle<()>>,
-    bar: std::sync::Arc<std::sync::Mutex<Option<indicatif::ProgressBar>>>,
-}
-
-impl Spinner {
-    /// Show `msg` with a spinner if this wait lasts more than ~400ms.
-    pub fn start(msg: &str) -> Spinner {
-        let bar = std::sync::Arc::new(std::sync::Mutex::new(None));
-        if !std::io::stderr().is_terminal() {
-            return Spinner { task: None, bar };
-        }
-        let msg = msg.to_string();
-        let slot = bar.clone();
-        let task = tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(400)).await;
-            let pb = indicatif::ProgressBar::new_spinner();
-            pb.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-            pb.set_message(msg);
-            pb.enable_steady_tick(Duration::from_millis(100));
-            if let Ok(mut s) = slot.lock() {
-                *s = Some(pb);
-            }
-        });
-        Spinner {
-            task: Some(task),
-            bar,
-        }
-    }
-}
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        if let Some(t) = self.task.take() {
-            t.abort();
-        }
-        if let Ok(mut s) = self.bar.lock()
-            && let Some(pb) = s.take()
-        {
-            pb.finish_and_clear();
-        }
     }
 }
 
@@ -349,6 +238,19 @@ mod tests {
         assert_eq!(
             Json.response(&r),
             "{\"action\":\"get\",\"node\":{\"key\":\"\",\"dir\":true,\"value\":\"\",\"nodes\":[{\"key\":\"/d\",\"dir\":true,\"value\":\"\",\"nodes\":null,\"createdIndex\":7,\"modifiedIndex\":7}],\"createdIndex\":0,\"modifiedIndex\":0},\"prevNode\":null}\n"
+        );
+    }
+
+    /// Real etcdctl 3.4.23, `-o json get /k` on the value "a\bb\fc<d>e&f\x01g\u2028h".
+    #[test]
+    fn json_escapes_like_go() {
+        let r = resp(
+            r#"{"action":"get","node":{"key":"/k","value":"a\bb\fc<d>e&f\u0001g\u2028h","modifiedIndex":4,"createdIndex":4}}"#,
+            4,
+        );
+        assert_eq!(
+            Json.response(&r),
+            "{\"action\":\"get\",\"node\":{\"key\":\"/k\",\"value\":\"a\\u0008b\\u000cc\\u003cd\\u003ee\\u0026f\\u0001g\\u2028h\",\"nodes\":null,\"createdIndex\":4,\"modifiedIndex\":4},\"prevNode\":null}\n"
         );
     }
 

@@ -1,0 +1,3 @@
+//! Start-up: the daemon's command line.
+
+pub mod flags;
