@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use etcd_tests::Api;
 use etcd_tests::{Daemon, try_request, wait_for};
 
 fn republish(d: &Daemon) -> u64 {

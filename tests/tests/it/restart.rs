@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use etcd_tests::Api;
 use etcd_tests::{Daemon, dir_size, try_request, wait_for};
 
 /// Several writers hammer the member; it is killed with SIGKILL mid-flight; after a restart

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use etcd_tests::{Daemon, request_raw, wait_for};
+use etcd_tests::{Api, Server, request_raw, wait_for};
 
 fn body(s: &str) -> String {
     format!("{s}\n")
@@ -11,7 +11,7 @@ fn body(s: &str) -> String {
 
 #[test]
 fn set_get_update_delete_with_prev_node() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d.put("/v2/keys/message", &[("value", "Hello world")]);
     assert_eq!(r.status, 201);
     assert_eq!(
@@ -62,7 +62,7 @@ fn set_get_update_delete_with_prev_node() {
 
 #[test]
 fn ttl_unset_and_refresh() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d
         .put("/v2/keys/foo", &[("value", "bar"), ("ttl", "5")])
         .json();
@@ -108,7 +108,7 @@ fn ttl_unset_and_refresh() {
 
 #[test]
 fn keys_expire_with_an_expire_event() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/dir", &[("dir", "true"), ("ttl", "1")]);
     d.put("/v2/keys/dir/k", &[("value", "v")]);
     let started = Instant::now();
@@ -131,7 +131,7 @@ fn keys_expire_with_an_expire_event() {
 
 #[test]
 fn in_order_keys_and_sorted_listing() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d.post("/v2/keys/queue", &[("value", "Job1")]);
     assert_eq!(r.status, 201);
     assert_eq!(
@@ -152,7 +152,7 @@ fn in_order_keys_and_sorted_listing() {
 
 #[test]
 fn compare_and_swap_and_compare_and_delete() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/foo", &[("value", "one")]);
     let r = d.put("/v2/keys/foo?noValueOnSuccess=true", &[("value", "one")]);
     assert_eq!(r.body, body(r#"{"action":"set"}"#));
@@ -191,7 +191,7 @@ fn compare_and_swap_and_compare_and_delete() {
 
 #[test]
 fn directories_hidden_keys_and_their_errors() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d.put("/v2/keys/dir", &[("dir", "true")]);
     assert_eq!(
         r.body,
@@ -265,7 +265,7 @@ fn directories_hidden_keys_and_their_errors() {
 
 #[test]
 fn request_errors_match_etcd() {
-    let d = Daemon::start();
+    let d = Server::start();
     let cases: &[(&str, &str, u16, &str)] = &[
         (
             "PUT",
@@ -382,7 +382,7 @@ fn request_errors_match_etcd() {
 
 #[test]
 fn watches_long_poll_recursive_history_stream_and_cleared() {
-    let d = Daemon::start();
+    let d = Server::start();
     let url = d.url("/v2/keys/foo?wait=true");
     let waiter = std::thread::spawn(move || {
         reqwest::blocking::Client::new()
@@ -469,7 +469,7 @@ fn watches_long_poll_recursive_history_stream_and_cleared() {
 
 #[test]
 fn quorum_reads_admin_endpoints() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/q", &[("value", "1")]);
     assert_eq!(d.get("/v2/keys/q?quorum=true").json()["node"]["value"], "1");
     assert_eq!(

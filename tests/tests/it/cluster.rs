@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use etcd_tests::Api;
 use etcd_tests::cluster::{Cluster, Member, probe, send};
 use etcd_tests::{Endpoints, Resp, etcd_bin, request_raw, running_real, try_request, wait_for};
 

@@ -3,13 +3,13 @@
 //! Go's form parser (escapes, semicolons, body over query, repeated values), Go's ServeMux
 //! (301 for non-canonical paths, 404 pages, 405 with `Allow`), HEAD answers and odd keys.
 
-use etcd_tests::{Daemon, Resp, request_raw};
+use etcd_tests::{Api, Resp, Server, request_raw};
 
 fn body(s: &str) -> String {
     format!("{s}\n")
 }
 
-fn form(d: &Daemon, method: &str, path: &str, form: &str) -> Resp {
+fn form(d: &Server, method: &str, path: &str, form: &str) -> Resp {
     request_raw(
         method,
         &d.url(path),
@@ -38,7 +38,7 @@ fn param_error(code: u16, cause: &str) -> String {
 /// Parameter errors are answered before the store is touched: 400, index 0, no raft headers.
 #[test]
 fn every_bad_parameter_is_a_400_with_index_0() {
-    let d = Daemon::start();
+    let d = Server::start();
     let inv = |f: &str| format!("invalid value for \"{f}\"");
     let cases: Vec<(&str, &str, &str, u16, String)> = vec![
         ("PUT", "/v2/keys/k?ttl=abc", "value=1", 202, inv("ttl")),
@@ -279,7 +279,7 @@ fn every_bad_parameter_is_a_400_with_index_0() {
 /// prevValue, noValueOnSuccess, ttl, prevExist, refresh (then value-on-refresh, TTL-on-refresh).
 #[test]
 fn the_first_bad_parameter_in_etcds_order_wins() {
-    let d = Daemon::start();
+    let d = Server::start();
     let inv = |f: &str| format!("invalid value for \"{f}\"");
     let cases: Vec<(&str, u16, String)> = vec![
         ("ttl=x&prevIndex=x", 203, inv("prevIndex")),
@@ -349,7 +349,7 @@ fn the_first_bad_parameter_in_etcds_order_wins() {
 /// Store errors carry the current etcd index in the body and in X-Etcd-Index.
 #[test]
 fn store_errors_carry_the_current_index() {
-    let d = Daemon::start();
+    let d = Server::start();
     assert_eq!(d.put("/v2/keys/dir", &[("dir", "true")]).status, 201); // 4
     assert_eq!(d.put("/v2/keys/file", &[("value", "f")]).status, 201); // 5
     assert_eq!(d.put("/v2/keys/full/child", &[("value", "c")]).status, 201); // 6
@@ -587,7 +587,7 @@ fn store_errors_carry_the_current_index() {
 /// is a space, and a body that is not a form is ignored.
 #[test]
 fn form_values_body_before_query_first_value_wins() {
-    let d = Daemon::start();
+    let d = Server::start();
     let value = |r: Resp| r.json()["node"]["value"].as_str().map(str::to_string);
     assert_eq!(
         value(form(&d, "PUT", "/v2/keys/p?value=query", "value=body")),
@@ -622,7 +622,7 @@ fn form_values_body_before_query_first_value_wins() {
 /// A form body over Go's 10 MiB limit.
 #[test]
 fn oversized_body_is_rejected() {
-    let d = Daemon::start();
+    let d = Server::start();
     let mut big = b"value=".to_vec();
     big.resize(10 * 1024 * 1024 + 1, b'x');
     let r = request_raw(
@@ -656,7 +656,7 @@ fn oversized_body_is_rejected() {
 /// 301 and a small HTML body, keeping the query.
 #[test]
 fn non_canonical_paths_are_redirected() {
-    let d = Daemon::start();
+    let d = Server::start();
     let cases = [
         ("/v2/keys/a/../b", "/v2/keys/b"),
         ("/v2/keys/./b", "/v2/keys/b"),
@@ -694,7 +694,7 @@ fn non_canonical_paths_are_redirected() {
 
 #[test]
 fn unknown_paths_are_404_pages() {
-    let d = Daemon::start();
+    let d = Server::start();
     for p in ["/", "/v2", "/v2/", "/v2/nothing", "/v3x", "/v2/stats"] {
         let r = d.get(p);
         assert_eq!(
@@ -712,7 +712,7 @@ fn unknown_paths_are_404_pages() {
 
 #[test]
 fn unknown_methods_are_405_with_allow() {
-    let d = Daemon::start();
+    let d = Server::start();
     let cases = [
         ("PATCH", "/v2/keys/a", "HEAD,GET,PUT,POST,DELETE"),
         ("PATCH", "/v2/keys/", "HEAD,GET,PUT,POST,DELETE"),
@@ -744,7 +744,7 @@ fn unknown_methods_are_405_with_allow() {
 /// HEAD answers with GET's status and headers (Content-Length included) and no body.
 #[test]
 fn head_has_the_get_headers_and_no_body() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/h", &[("value", "hello")]);
     let get = d.raw("GET", "/v2/keys/h", "", b"");
     let head = d.raw("HEAD", "/v2/keys/h", "", b"");
@@ -782,7 +782,7 @@ fn head_has_the_get_headers_and_no_body() {
 /// Keys are the unescaped path: spaces, unicode, NUL and an escaped slash (which splits).
 #[test]
 fn odd_bytes_in_keys() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = form(&d, "PUT", "/v2/keys/sp%20ace", "value=1");
     assert_eq!(
         r.body,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use etcd_tests::{Daemon, mask_expirations, rfc3339_unix_nanos, unix_nanos_now, wait_for};
+use etcd_tests::{Api, Server, mask_expirations, rfc3339_unix_nanos, unix_nanos_now, wait_for};
 
 fn body(s: &str) -> String {
     format!("{s}\n")
@@ -16,7 +16,7 @@ const SEC: i128 = 1_000_000_000;
 /// rounded up to whole seconds.
 #[test]
 fn ttl_shows_expiration_and_remaining_seconds() {
-    let d = Daemon::start();
+    let d = Server::start();
     let before = unix_nanos_now();
     let r = d.put("/v2/keys/t", &[("value", "v"), ("ttl", "20")]);
     let after = unix_nanos_now();
@@ -56,7 +56,7 @@ fn ttl_shows_expiration_and_remaining_seconds() {
 /// A key expires at its deadline with an `expire` event whose prevNode is the key as it was.
 #[test]
 fn key_expires_with_an_expire_event() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d.put("/v2/keys/t1", &[("value", "v"), ("ttl", "1")]);
     let exp = r.json()["node"]["expiration"].as_str().unwrap().to_string();
     let w = d.watch("/v2/keys/t1?wait=true", Duration::from_secs(10));
@@ -87,7 +87,7 @@ fn key_expires_with_an_expire_event() {
 /// directory's expire event.
 #[test]
 fn directory_ttl_expires_the_subtree() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/keep", &[("value", "k")]); // 4
     d.put("/v2/keys/tdir", &[("dir", "true"), ("ttl", "1")]); // 5
     d.put("/v2/keys/tdir/a/b", &[("value", "1")]); // 6
@@ -123,7 +123,7 @@ fn directory_ttl_expires_the_subtree() {
 /// prevExist=true it is an `update`.
 #[test]
 fn refresh_moves_the_deadline_only() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/r", &[("value", "v"), ("ttl", "30")]); // 4
     let w = d.watch("/v2/keys/r?wait=true", Duration::from_secs(10));
     d.wait_watchers(1);
@@ -211,7 +211,7 @@ fn refresh_moves_the_deadline_only() {
 /// its TTL); a compare-and-swap with a ttl sets a new one.
 #[test]
 fn ttl_unset_and_replace() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/u", &[("value", "1"), ("ttl", "30")]); // 4
     let r = d.put("/v2/keys/u?prevExist=true", &[("value", "2"), ("ttl", "")]); // 5
     assert_eq!(
@@ -244,7 +244,7 @@ fn ttl_unset_and_replace() {
 /// at the next expiry pass.
 #[test]
 fn ttl_zero_expires_at_once() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d.put("/v2/keys/z", &[("value", "v"), ("ttl", "0")]);
     assert_eq!(r.status, 201);
     assert_eq!(
