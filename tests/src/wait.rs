@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 /// loaded 2-core machine a debug build can stall for seconds, and a passing poll returns early.
 pub const WATCH_LIMIT: Duration = Duration::from_secs(30);
 
+/// How long concurrent writers may take to get a given number of writes acknowledged.
+pub const WRITES_LIMIT: Duration = Duration::from_secs(30);
+
 /// Between polls: short enough not to slow tests, long enough not to spin.
 const POLL: Duration = Duration::from_millis(20);
 

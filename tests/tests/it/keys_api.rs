@@ -72,18 +72,13 @@ fn ttl_unset_and_refresh() {
         exp.ends_with('Z') && exp.contains('T') && exp.len() >= 20,
         "{exp}"
     );
-    // Refresh: same value, new deadline, update action, no watcher woken.
-    let watch_url = d.url("/v2/keys/foo?wait=true");
-    let watcher = std::thread::spawn(move || {
-        reqwest::blocking::Client::new()
-            .get(watch_url)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .and_then(|r| r.text())
-    });
-    std::thread::sleep(Duration::from_millis(200));
+    // Refresh: same value, new deadline, update action, no watcher woken. The watcher must be
+    // registered before the refresh, or it would see the later update whatever refresh did.
+    let watcher = d.watch("/v2/keys/foo?wait=true", Duration::from_secs(30));
+    d.wait_watchers(1);
     let r = d.put("/v2/keys/foo?refresh=true&prevExist=true", &[("ttl", "7")]);
     assert_eq!(r.status, 200);
+    assert_eq!(d.watchers(), 1, "the refresh woke the watcher");
     let j = r.json();
     assert_eq!(j["action"], "update");
     assert_eq!(j["node"]["value"], "bar");
@@ -101,8 +96,7 @@ fn ttl_unset_and_refresh() {
             .replace("\"ttl\":7", &format!("\"ttl\":{}", r.json()["prevNode"]["ttl"]))
     );
     // The watcher saw the update at 6, not the refresh at 5.
-    let seen = watcher.join().unwrap().expect("watch");
-    let seen: serde_json::Value = serde_json::from_str(&seen).unwrap();
+    let seen = watcher.join().unwrap().expect("watch").json();
     assert_eq!(seen["node"]["modifiedIndex"], 6);
 }
 
