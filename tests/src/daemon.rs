@@ -16,7 +16,8 @@ use crate::api::Api;
 use crate::http::try_request;
 
 /// How long a member may take to become ready.
-pub const READY_LIMIT: Duration = Duration::from_secs(30);
+/// Generous for a loaded machine (a member waits for an election before it serves clients).
+pub const READY_LIMIT: Duration = Duration::from_secs(60);
 
 /// The directory cargo puts binaries in, seen from a test executable (`target/<profile>/deps/x`).
 pub fn target_dir() -> PathBuf {
