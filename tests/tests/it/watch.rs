@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use etcd_tests::{Api, Server};
+use etcd_tests::{Api, Server, assert_same};
 
 fn body(s: &str) -> String {
     format!("{s}\n")
@@ -23,7 +23,7 @@ fn long_poll_returns_the_next_change() {
     d.put("/v2/keys/foo", &[("value", "bar")]);
     let r = w.join().unwrap().expect("watch answered");
     assert_eq!(r.status, 200);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/foo","value":"bar","modifiedIndex":5,"createdIndex":5}}"#
@@ -94,19 +94,19 @@ fn every_action_replays_from_history() {
     }
     // An index below the first event of this key finds the first one after it.
     let r = d.get("/v2/keys/k?wait=true&waitIndex=1");
-    assert_eq!(r.body, body(want[0]));
+    assert_same!(r.body, body(want[0]));
     // The in-order create under a directory and a directory set are events too.
     d.post("/v2/keys/q", &[("value", "job")]); // 10
     d.put("/v2/keys/dir", &[("dir", "true")]); // 11
     let r = d.get("/v2/keys/q?wait=true&waitIndex=10&recursive=true");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"create","node":{"key":"/q/00000000000000000010","value":"job","modifiedIndex":10,"createdIndex":10}}"#
         )
     );
     let r = d.get("/v2/keys/dir?wait=true&waitIndex=10");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/dir","dir":true,"modifiedIndex":11,"createdIndex":11}}"#
@@ -124,7 +124,7 @@ fn future_wait_index_skips_earlier_changes() {
         d.put("/v2/keys/fw", &[("value", v)]); // 4, 5, 6, 7
     }
     let r = w.join().unwrap().expect("watch");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/fw","value":"3","modifiedIndex":6,"createdIndex":6},"prevNode":{"key":"/fw","value":"2","modifiedIndex":5,"createdIndex":5}}"#
@@ -149,7 +149,7 @@ fn recursive_watches_see_children_but_not_hidden_keys() {
     d.put("/v2/keys/dir/_hidden", &[("value", "h")]); // 4
     d.put("/v2/keys/dir/sub/x", &[("value", "v")]); // 5
     let r = rec.join().unwrap().expect("watch");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/dir/sub/x","value":"v","modifiedIndex":5,"createdIndex":5}}"#

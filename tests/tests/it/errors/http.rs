@@ -205,14 +205,14 @@ fn head_has_the_get_headers_and_no_body() {
 fn odd_bytes_in_keys() {
     let d = Server::start();
     let r = form(&d, "PUT", "/v2/keys/sp%20ace", "value=1");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/sp ace","value":"1","modifiedIndex":4,"createdIndex":4}}"#
         )
     );
     let r = form(&d, "PUT", "/v2/keys/%E2%98%83", "value=%E2%98%83");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/☃","value":"☃","modifiedIndex":5,"createdIndex":5}}"#
@@ -220,7 +220,7 @@ fn odd_bytes_in_keys() {
     );
     assert_eq!(d.get("/v2/keys/%E2%98%83").json()["node"]["value"], "☃");
     let r = form(&d, "PUT", "/v2/keys/a%2Fb/c", "value=1");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/a/b/c","value":"1","modifiedIndex":6,"createdIndex":6}}"#
@@ -242,7 +242,7 @@ fn odd_bytes_in_keys() {
         "/v2/keys/esc",
         "value=%3Cb%3E%26%22%5C%09%0A%E2%80%A8%7F",
     );
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/esc","value":"\u003cb\u003e\u0026\"\\\t\n\u2028","modifiedIndex":7,"createdIndex":7}}"#

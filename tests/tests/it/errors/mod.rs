@@ -3,7 +3,7 @@
 //! Go's form parser (escapes, semicolons, body over query, repeated values), Go's ServeMux
 //! (301 for non-canonical paths, 404 pages, 405 with `Allow`), HEAD answers and odd keys.
 
-use etcd_tests::{Api, Resp, Server, request_raw};
+use etcd_tests::{Api, Resp, Server, assert_same, request_raw};
 
 mod http;
 mod params;
