@@ -4,174 +4,195 @@
 use super::*;
 
 // 5. SIGSTOP past the election timeout, SIGCONT: no acknowledged write lost or duplicated, and
-//    the resumed old leader never answers a quorum read with stale data.
+//    the resumed member never answers a quorum read with stale data; once for a follower, once
+//    for the leader.
 #[test]
-fn a_paused_member_neither_loses_writes_nor_serves_stale_quorum_reads() {
-    let c = Cluster::start(3);
-    for target in ["follower", "leader"] {
-        let p = if target == "leader" {
-            c.leader()
-        } else {
-            c.follower()
-        };
-        let other = (0..3).find(|i| *i != p).unwrap();
-        let r = c.members[p].put("/v2/keys/lin", &[("value", &format!("before-{target}"))]);
-        assert_eq!(r.status / 100, 2, "{}", r.body);
-        wait_same_tree(&c, p, &[0, 1, 2]);
+fn a_paused_follower_neither_loses_writes_nor_serves_stale_quorum_reads() {
+    paused_member_scenario("follower");
+}
 
-        c.members[p].stop();
-        // A write sent at the moment of the freeze must end (either way) in bounded time.
-        let url = c.members[other].url("/v2/keys/queue");
-        let frozen_value = format!("{target}-frozen");
-        let in_flight = std::thread::spawn({
-            let value = frozen_value.clone();
-            move || {
-                let sent = Instant::now();
-                let r = send(&url, "POST", Some(&[("value", &value)]), SETTLE);
-                (r, sent.elapsed())
-            }
-        });
-        let frozen_at = Instant::now();
-        if target == "leader" {
-            // Not `wait_leader`: it would ask the frozen member too, and hang on it.
-            wait_until(
-                SETTLE,
-                "the other two members to elect a new leader",
-                || (0..3).any(|i| i != p && c.members[i].is_leader()),
-            );
+#[test]
+fn a_paused_leader_neither_loses_writes_nor_serves_stale_quorum_reads() {
+    paused_member_scenario("leader");
+}
+
+/// Writes acknowledged while a member was paused, `(key, value)`, and the values of writes
+/// that failed (they may or may not have been applied).
+type Outcome = (Vec<(String, String)>, BTreeSet<String>);
+
+fn paused_member_scenario(target: &str) {
+    let c = Cluster::start(3);
+    let p = if target == "leader" {
+        c.leader()
+    } else {
+        c.follower()
+    };
+    let other = (0..3).find(|i| *i != p).unwrap();
+    let r = c.members[p].put("/v2/keys/lin", &[("value", &format!("before-{target}"))]);
+    assert_eq!(r.status / 100, 2, "{}", r.body);
+    wait_same_tree(&c, p, &[0, 1, 2]);
+
+    let outcome = write_while_paused(&c, p, other, target);
+    let latest = format!("after-{target}");
+    write_until_ok(
+        &c.members[other],
+        "PUT",
+        "/v2/keys/lin",
+        &[("value", &latest)],
+    );
+    c.members[p].start();
+    check_quorum_reads_after_resume(&c.members[p], &latest, target);
+    c.wait_leader(SETTLE);
+    wait_same_tree(&c, other, &[0, 1, 2]);
+    check_queue(&c.members[p], target, &outcome);
+}
+
+/// Freeze member `p`, write ten queue entries through `other`, and keep `p` frozen past the
+/// election timeout. A write sent at the moment of the freeze must end (either way) in
+/// bounded time.
+fn write_while_paused(c: &Cluster, p: usize, other: usize, target: &str) -> Outcome {
+    c.members[p].stop();
+    let url = c.members[other].url("/v2/keys/queue");
+    let frozen_value = format!("{target}-frozen");
+    let in_flight = std::thread::spawn({
+        let value = frozen_value.clone();
+        move || {
+            let sent = Instant::now();
+            let r = send(&url, "POST", Some(&[("value", &value)]), SETTLE);
+            (r, sent.elapsed())
         }
-        let mut acked: Vec<(String, String)> = Vec::new();
-        let mut unsure: BTreeSet<String> = BTreeSet::new();
-        let deadline = Instant::now() + SETTLE;
-        let mut seq = 0;
-        while acked.len() < 10 && Instant::now() < deadline {
-            seq += 1;
-            let value = format!("{target}-{seq}");
-            match try_request(
-                "POST",
-                &c.members[other].url("/v2/keys/queue"),
-                Some(&[("value", &value)]),
-            ) {
-                Ok(r) if r.status == 201 => {
-                    acked.push((node(&r)["key"].as_str().unwrap().to_string(), value));
-                }
-                _ => {
-                    unsure.insert(value);
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
-        }
-        assert_eq!(acked.len(), 10, "writes while the {target} was paused");
-        // Frozen past the election timeout, so it resumes with its election timer expired.
-        let election = Duration::from_millis(ELECTION_MS.parse().expect("ELECTION_MS"));
+    });
+    let frozen_at = Instant::now();
+    if target == "leader" {
+        // Not `wait_leader`: it would ask the frozen member too, and hang on it.
         wait_until(
             SETTLE,
-            "the pause to outlast three election timeouts",
-            || frozen_at.elapsed() > 3 * election,
-        );
-        let (r, took) = in_flight.join().unwrap();
-        println!(
-            "a write sent as the {target} froze: {:?} after {took:?}",
-            r.as_ref().map(|r| (r.status, r.body.trim()))
-        );
-        match r {
-            Some(r) if r.status == 201 => {
-                acked.push((node(&r)["key"].as_str().unwrap().to_string(), frozen_value));
-            }
-            Some(r) => {
-                assert!(r.status >= 500, "{} {}", r.status, r.body);
-                unsure.insert(frozen_value);
-            }
-            None => panic!("a write sent as the {target} froze got no answer in {SETTLE:?}"),
-        }
-        let latest = format!("after-{target}");
-        write_until_ok(
-            &c.members[other],
-            "PUT",
-            "/v2/keys/lin",
-            &[("value", &latest)],
-        );
-
-        c.members[p].start();
-        // Right after resuming, a quorum read there reflects the latest write or fails.
-        let mut answers = BTreeMap::<String, usize>::new();
-        let until = Instant::now() + Duration::from_millis(1500);
-        while Instant::now() < until {
-            let answer = match probe(
-                &c.members[p].url("/v2/keys/lin?quorum=true"),
-                Duration::from_secs(5),
-            ) {
-                None => "transport error".to_string(),
-                Some(r) if r.status == 200 => {
-                    let v = node(&r)["value"].as_str().unwrap_or_default().to_string();
-                    assert_eq!(
-                        v, latest,
-                        "stale quorum read from the resumed {target}: {}",
-                        r.body
-                    );
-                    v
-                }
-                Some(r) => {
-                    assert!(
-                        r.status >= 500,
-                        "quorum read on the resumed {target}: {} {}",
-                        r.status,
-                        r.body
-                    );
-                    format!("{} {}", r.status, r.body.trim())
-                }
-            };
-            *answers.entry(answer).or_default() += 1;
-        }
-        println!("quorum reads on the resumed {target}: {answers:?}");
-
-        c.wait_leader(SETTLE);
-        wait_same_tree(&c, other, &[0, 1, 2]);
-        let listing = c.members[p].get("/v2/keys/queue?quorum=true&sorted=true");
-        assert_eq!(listing.status, 200, "{}", listing.body);
-        let present: Vec<(String, String)> = listing.json()["node"]["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| {
-                n["value"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with(&format!("{target}-"))
-            })
-            .map(|n| {
-                (
-                    n["key"].as_str().unwrap().to_string(),
-                    n["value"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        // Every acknowledged key exactly once, with its value; anything else only for a request
-        // that failed (it may or may not have been applied), and never twice.
-        for (key, value) in &acked {
-            assert_eq!(
-                present.iter().filter(|(_, v)| v == value).count(),
-                1,
-                "{value} in {present:?}"
-            );
-            assert!(
-                present.contains(&(key.clone(), value.clone())),
-                "{key}={value} lost"
-            );
-        }
-        for (key, value) in &present {
-            assert!(
-                acked.iter().any(|(_, v)| v == value) || unsure.contains(value),
-                "{key}={value} was never written"
-            );
-        }
-        let distinct: BTreeSet<&String> = present.iter().map(|(_, v)| v).collect();
-        assert_eq!(
-            distinct.len(),
-            present.len(),
-            "a write applied twice: {present:?}"
+            "the other two members to elect a new leader",
+            || (0..3).any(|i| i != p && c.members[i].is_leader()),
         );
     }
+    let (mut acked, mut unsure) = (Vec::new(), BTreeSet::new());
+    let deadline = Instant::now() + SETTLE;
+    let mut seq = 0;
+    while acked.len() < 10 && Instant::now() < deadline {
+        seq += 1;
+        let value = format!("{target}-{seq}");
+        match try_request(
+            "POST",
+            &c.members[other].url("/v2/keys/queue"),
+            Some(&[("value", &value)]),
+        ) {
+            Ok(r) if r.status == 201 => {
+                acked.push((node(&r)["key"].as_str().unwrap().to_string(), value));
+            }
+            _ => {
+                unsure.insert(value);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+    assert_eq!(acked.len(), 10, "writes while the {target} was paused");
+    // Frozen past the election timeout, so it resumes with its election timer expired.
+    let election = Duration::from_millis(ELECTION_MS.parse().expect("ELECTION_MS"));
+    wait_until(
+        SETTLE,
+        "the pause to outlast three election timeouts",
+        || frozen_at.elapsed() > 3 * election,
+    );
+    let (r, took) = in_flight.join().unwrap();
+    println!(
+        "a write sent as the {target} froze: {:?} after {took:?}",
+        r.as_ref().map(|r| (r.status, r.body.trim()))
+    );
+    match r {
+        Some(r) if r.status == 201 => {
+            acked.push((node(&r)["key"].as_str().unwrap().to_string(), frozen_value));
+        }
+        Some(r) => {
+            assert!(r.status >= 500, "{} {}", r.status, r.body);
+            unsure.insert(frozen_value);
+        }
+        None => panic!("a write sent as the {target} froze got no answer in {SETTLE:?}"),
+    }
+    (acked, unsure)
+}
+
+/// Right after resuming, every quorum read on `m` for 1.5 s reflects `latest` or fails.
+fn check_quorum_reads_after_resume(m: &Member, latest: &str, target: &str) {
+    let mut answers = BTreeMap::<String, usize>::new();
+    let until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < until {
+        let answer = match probe(&m.url("/v2/keys/lin?quorum=true"), Duration::from_secs(5)) {
+            None => "transport error".to_string(),
+            Some(r) if r.status == 200 => {
+                let v = node(&r)["value"].as_str().unwrap_or_default().to_string();
+                assert_eq!(
+                    v, latest,
+                    "stale quorum read from the resumed {target}: {}",
+                    r.body
+                );
+                v
+            }
+            Some(r) => {
+                assert!(
+                    r.status >= 500,
+                    "quorum read on the resumed {target}: {} {}",
+                    r.status,
+                    r.body
+                );
+                format!("{} {}", r.status, r.body.trim())
+            }
+        };
+        *answers.entry(answer).or_default() += 1;
+    }
+    println!("quorum reads on the resumed {target}: {answers:?}");
+}
+
+/// Every acknowledged key exactly once, with its value; anything else only for a request that
+/// failed (it may or may not have been applied), and never twice.
+fn check_queue(m: &Member, target: &str, (acked, unsure): &Outcome) {
+    let listing = m.get("/v2/keys/queue?quorum=true&sorted=true");
+    assert_eq!(listing.status, 200, "{}", listing.body);
+    let present: Vec<(String, String)> = listing.json()["node"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| {
+            n["value"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{target}-"))
+        })
+        .map(|n| {
+            (
+                n["key"].as_str().unwrap().to_string(),
+                n["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (key, value) in acked {
+        assert_eq!(
+            present.iter().filter(|(_, v)| v == value).count(),
+            1,
+            "{value} in {present:?}"
+        );
+        assert!(
+            present.contains(&(key.clone(), value.clone())),
+            "{key}={value} lost"
+        );
+    }
+    for (key, value) in &present {
+        assert!(
+            acked.iter().any(|(_, v)| v == value) || unsure.contains(value),
+            "{key}={value} was never written"
+        );
+    }
+    let distinct: BTreeSet<&String> = present.iter().map(|(_, v)| v).collect();
+    assert_eq!(
+        distinct.len(),
+        present.len(),
+        "a write applied twice: {present:?}"
+    );
 }
 
 // 14. A rolling restart (SIGTERM, restart, one member at a time, followers first) under a steady
