@@ -7,15 +7,19 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::api::Api;
-use crate::http::try_request;
+use crate::wait::poll_until;
 
 /// How long a member may take to become ready.
+/// How long a member may take to exit after SIGTERM: it drains connections (3 s) and stops
+/// raft, which a loaded machine slows down.
+pub const TERM_LIMIT: Duration = Duration::from_secs(30);
+
 /// Generous for a loaded machine (a member waits for an election before it serves clients).
 pub const READY_LIMIT: Duration = Duration::from_secs(60);
 
@@ -220,10 +224,11 @@ impl Daemon {
         self.starts += 1;
     }
 
-    /// Wait until `/health` answers (any status) and a GET of the root works.
+    /// Wait until a GET of the root answers 200 (a member accepts connections before it
+    /// serves clients, so each probe gets a short timeout of its own).
     pub fn wait_ready(&mut self) {
-        let deadline = Instant::now() + READY_LIMIT;
-        while Instant::now() < deadline {
+        let url = self.url("/v2/keys/");
+        let ready = poll_until(READY_LIMIT, || {
             if let Some(status) = self.exit_status() {
                 panic!(
                     "{} exited with {status} during start; log:\n{}",
@@ -231,14 +236,10 @@ impl Daemon {
                     self.log()
                 );
             }
-            if let Ok(r) = try_request("GET", &self.url("/v2/keys/"), None)
-                && r.status == 200
-            {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!(
+            crate::cluster::probe(&url, Duration::from_secs(2)).is_some_and(|r| r.status == 200)
+        });
+        assert!(
+            ready,
             "{} not ready in {READY_LIMIT:?}; log:\n{}",
             self.name,
             self.log()
@@ -266,19 +267,20 @@ impl Daemon {
         }
     }
 
-    /// SIGTERM and wait (bounded; SIGKILL after 10 s). Returns the exit status.
+    /// SIGTERM and wait (bounded; SIGKILL after [`TERM_LIMIT`]). Returns the exit status.
     pub fn term(&mut self) -> Option<std::process::ExitStatus> {
         self.signal(Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Some(s) = self.exit_status() {
-                self.child = None;
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        let mut status = None;
+        poll_until(TERM_LIMIT, || {
+            status = self.exit_status();
+            status.is_some()
+        });
+        if status.is_some() {
+            self.child = None;
+        } else {
+            self.kill();
         }
-        self.kill();
-        None
+        status
     }
 
     /// SIGSTOP / SIGCONT.

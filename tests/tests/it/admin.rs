@@ -35,10 +35,14 @@ fn version_health_machines() {
     // Real etcd decides the cluster version a moment after it serves clients ("not_decided"
     // until then); ours knows it at once.
     let mut v = d.get("/version");
-    wait_until(READY_LIMIT, "/version to report a decided cluster version", || {
-        v = d.get("/version");
-        !v.body.contains("not_decided")
-    });
+    wait_until(
+        READY_LIMIT,
+        "/version to report a decided cluster version",
+        || {
+            v = d.get("/version");
+            !v.body.contains("not_decided")
+        },
+    );
     assert_eq!(
         (v.status, v.body.as_str()),
         (200, r#"{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}"#)

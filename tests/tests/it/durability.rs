@@ -219,7 +219,7 @@ fn sigterm_exits_cleanly_and_keeps_data() {
     let started = Instant::now();
     let status = d
         .term()
-        .expect("SIGTERM did not stop the member within 10 s");
+        .expect("SIGTERM did not stop the member within TERM_LIMIT");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(
         status.success() || status.code().is_none(),
