@@ -28,8 +28,8 @@ fn paused_member_scenario(target: &str) {
         c.follower()
     };
     let other = (0..3).find(|i| *i != p).unwrap();
-    let r = c.members[p].put("/v2/keys/lin", &[("value", &format!("before-{target}"))]);
-    assert_eq!(r.status / 100, 2, "{}", r.body);
+    let before = format!("before-{target}");
+    write_until_ok(&c.members[p], "PUT", "/v2/keys/lin", &[("value", &before)]);
     wait_same_tree(&c, p, &[0, 1, 2]);
 
     let outcome = write_while_paused(&c, p, other, target);
