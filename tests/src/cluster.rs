@@ -14,9 +14,7 @@
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-use crate::{
-    Api, Daemon, Endpoints, Resp, etcd_bin, free_port, request_raw, running_real, try_request,
-};
+use crate::{Daemon, Endpoints, Resp, etcd_bin, free_port, request_raw, running_real, try_request};
 
 /// Election settings small enough for fast tests, large enough for a busy 2-core machine.
 /// Real etcd 3.4 accepts them (it requires election ≥ 5 × heartbeat).

@@ -13,6 +13,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::api::Api;
+use crate::http::Resp;
 use crate::wait::poll_until;
 
 /// How long a member may take to become ready.
@@ -305,6 +306,44 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         self.resume();
         self.kill();
+    }
+}
+
+/// The [`Api`] calls as inherent methods too, so a test file that names only `Daemon` (as every
+/// file did before [`Api`]) compiles without importing the trait.
+impl Daemon {
+    pub fn url(&self, path: &str) -> String {
+        Api::url(self, path)
+    }
+    pub fn client_addr(&self) -> String {
+        Api::client_addr(self)
+    }
+    pub fn get(&self, path: &str) -> Resp {
+        Api::get(self, path)
+    }
+    pub fn put(&self, path: &str, form: &[(&str, &str)]) -> Resp {
+        Api::put(self, path, form)
+    }
+    pub fn post(&self, path: &str, form: &[(&str, &str)]) -> Resp {
+        Api::post(self, path, form)
+    }
+    pub fn delete(&self, path: &str) -> Resp {
+        Api::delete(self, path)
+    }
+    pub fn request(&self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Resp {
+        Api::request(self, method, path, form)
+    }
+    pub fn raw(&self, method: &str, target: &str, extra_headers: &str, body: &[u8]) -> Resp {
+        Api::raw(self, method, target, extra_headers, body)
+    }
+    pub fn watch(&self, path: &str, limit: Duration) -> std::thread::JoinHandle<Option<Resp>> {
+        Api::watch(self, path, limit)
+    }
+    pub fn wait_watchers(&self, n: u64) {
+        Api::wait_watchers(self, n)
+    }
+    pub fn index(&self) -> u64 {
+        Api::index(self)
     }
 }
 

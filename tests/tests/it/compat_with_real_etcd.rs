@@ -4,7 +4,6 @@
 //! expiration times and the order of unsorted listings, which etcd leaves to Go's map order).
 //! Skipped, with a message, when real etcd is not installed.
 
-use etcd_tests::Api;
 use etcd_tests::{Daemon, Normaliser, Resp, request_raw, try_request};
 use serde_json::Value;
 

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use etcd_tests::Api;
 use etcd_tests::{Daemon, Endpoints, etcd_bin, wait_for};
 
 #[test]

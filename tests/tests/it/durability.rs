@@ -8,7 +8,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use etcd_tests::Api;
 use etcd_tests::wait::WRITES_LIMIT;
 use etcd_tests::{Daemon, rfc3339_unix_nanos, try_request, unix_nanos_now, wait_for, wait_until};
 

@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use etcd_tests::Api;
 use etcd_tests::wait::WRITES_LIMIT;
 use etcd_tests::{Daemon, dir_size, try_request, wait_for, wait_until};
 

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use etcd_tests::Api;
 use etcd_tests::Daemon;
 use etcd_tests::ctl::{
     ChildGuard, Ctl, CtlOutput, LineCollector, dead_port, etcd_index, members, wait_published,
