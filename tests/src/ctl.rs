@@ -41,10 +41,9 @@ pub fn ours_path() -> PathBuf {
     target_dir().join("etcdctl")
 }
 
-/// Real etcdctl, if installed.
+/// Real etcdctl, if installed (a missing one fails the test in CI; see [`crate::real`]).
 pub fn real_path() -> Option<PathBuf> {
-    let p = PathBuf::from("/usr/bin/etcdctl");
-    p.exists().then_some(p)
+    crate::real::binary(crate::real::REAL_ETCDCTL)
 }
 
 /// How long any single etcdctl run may take before the test fails.

@@ -330,26 +330,15 @@ fn run(d: &Daemon) -> Vec<String> {
 
 #[test]
 fn scripted_scenario_matches_real_etcd() {
+    // Skips (with a message) when real etcd is missing; fails instead in CI.
     let Some(real) = Daemon::start_real() else {
-        println!("skipped: real etcd not installed");
         return;
     };
     let ours = Daemon::start();
     let (a, b) = (run(&real), run(&ours));
     assert!(a.len() > 300, "scenario too short: {}", a.len());
-    let diffs: Vec<String> = a
-        .iter()
-        .zip(&b)
-        .filter(|(x, y)| x != y)
-        .map(|(x, y)| format!("real: {x}\nours: {y}\n"))
-        .collect();
-    assert!(
-        diffs.is_empty(),
-        "{} of {} responses differ:\n{}",
-        diffs.len(),
-        a.len(),
-        diffs.join("\n")
-    );
+    // Every difference at once, as a line diff of the two transcripts.
+    etcd_tests::assert_same!(b, a, "our responses against real etcd's");
 }
 
 /// Requests an HTTP client library would tidy up (dot segments, bad escapes, odd methods,
@@ -357,8 +346,8 @@ fn scripted_scenario_matches_real_etcd() {
 /// and times with the harness's `Normaliser`.
 #[test]
 fn raw_requests_match_real_etcd() {
+    // Skips (with a message) when real etcd is missing; fails instead in CI.
     let Some(real) = Daemon::start_real() else {
-        println!("skipped: real etcd not installed");
         return;
     };
     let ours = Daemon::start();
@@ -463,17 +452,6 @@ fn raw_requests_match_real_etcd() {
             .collect::<Vec<_>>()
     };
     let (a, b) = (run(&real), run(&ours));
-    let diffs: Vec<String> = a
-        .iter()
-        .zip(&b)
-        .filter(|(x, y)| x != y)
-        .map(|(x, y)| format!("real: {x}\nours: {y}\n"))
-        .collect();
-    assert!(
-        diffs.is_empty(),
-        "{} of {} responses differ:\n{}",
-        diffs.len(),
-        a.len(),
-        diffs.join("\n")
-    );
+    // Every difference at once, as a line diff of the two transcripts.
+    etcd_tests::assert_same!(b, a, "our responses against real etcd's");
 }

@@ -4,10 +4,10 @@
 //!
 //! Transcripts (stdout, stderr, exit status of every step) are compared line by line after
 //! `ctl::normalise` (indexes and other numbers masked; our extended block mapped to `Index:`).
-//! Each test prints why it skipped when real etcd/etcdctl is not installed.
+//! When real etcd/etcdctl is not installed each test says it skipped; with `CI=true` it fails.
 
 use etcd_tests::Daemon;
-use etcd_tests::ctl::{Ctl, dead_port, normalise, wait_published};
+use etcd_tests::ctl::{Ctl, CtlOutput, dead_port, normalise, wait_published};
 
 /// One step: arguments (with `{p}` = the session's key prefix) and optional stdin.
 type Step = (&'static [&'static str], &'static str);
@@ -108,22 +108,22 @@ fn transcript(ctl: &Ctl, prefix: &str) -> String {
     s
 }
 
+/// Transcripts compared after `normalise`, shown as a line diff when they differ.
 #[track_caller]
-fn assert_same(left_name: &str, left: &str, right_name: &str, right: &str) {
-    let (l, r) = (normalise(left), normalise(right));
-    let ll: Vec<&str> = l.lines().collect();
-    let rl: Vec<&str> = r.lines().collect();
-    for (i, (a, b)) in ll.iter().zip(rl.iter()).enumerate() {
-        assert_eq!(
-            a, b,
-            "line {i} differs ({left_name} vs {right_name})\n--- {left_name}:\n{left}\n--- {right_name}:\n{right}"
-        );
-    }
-    assert_eq!(
-        ll.len(),
-        rl.len(),
-        "transcript lengths differ\n--- {left_name}:\n{left}\n--- {right_name}:\n{right}"
+fn assert_same_transcript(ours_name: &str, ours: &str, expected_name: &str, expected: &str) {
+    etcd_tests::assert_same!(
+        normalise(ours),
+        normalise(expected),
+        "{ours_name} (+) against {expected_name} (-)"
     );
+}
+
+/// One run as text, so a difference shows as a line diff.
+fn shown(o: &CtlOutput) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}\nexit status: {}\n",
+        o.stdout, o.stderr, o.code
+    )
 }
 
 #[test]
@@ -131,23 +131,19 @@ fn real_etcdctl_and_ours_agree_against_one_daemon() {
     let d = Daemon::start();
     let url = d.client_url();
     wait_published(&url);
+    // Skips (with a message) when real etcdctl is missing; fails instead in CI.
     let Some(real) = Ctl::real(&url) else {
-        println!("skipped: real etcdctl (/usr/bin/etcdctl) is not installed");
         return;
     };
     let ours = Ctl::ours(&url);
     let t_real = transcript(&real, "/real");
     let t_ours = transcript(&ours, "/ours");
-    assert_same("real etcdctl", &t_real, "our etcdctl", &t_ours);
+    assert_same_transcript("our etcdctl", &t_ours, "real etcdctl", &t_real);
 
     for args in [vec!["member", "list"], vec!["cluster-health"]] {
         let r = real.run(&args);
         let o = ours.run(&args);
-        assert_eq!(
-            (o.stdout.as_str(), o.stderr.as_str(), o.code),
-            (r.stdout.as_str(), r.stderr.as_str(), r.code),
-            "etcdctl {args:?}"
-        );
+        etcd_tests::assert_same!(shown(&o), shown(&r), "etcdctl {args:?}");
     }
 
     // Failure paths that do not depend on the daemon.
@@ -161,18 +157,14 @@ fn real_etcdctl_and_ours_agree_against_one_daemon() {
     ] {
         let r = real.raw(&args);
         let o = ours.raw(&args);
-        assert_eq!(
-            (o.stdout.as_str(), o.stderr.as_str(), o.code),
-            (r.stdout.as_str(), r.stderr.as_str(), r.code),
-            "etcdctl {args:?}"
-        );
+        etcd_tests::assert_same!(shown(&o), shown(&r), "etcdctl {args:?}");
     }
 }
 
 #[test]
 fn ours_against_real_etcd_and_our_daemon() {
+    // Skips (with a message) when real etcd is missing; fails instead in CI.
     let Some(real) = Daemon::start_real() else {
-        println!("skipped: real etcd (/usr/bin/etcd) is not installed");
         return;
     };
     let d = Daemon::start();
@@ -180,5 +172,5 @@ fn ours_against_real_etcd_and_our_daemon() {
     wait_published(&d.client_url());
     let t_real = transcript(&Ctl::ours(&real.client_url()), "/k");
     let t_ours = transcript(&Ctl::ours(&d.client_url()), "/k");
-    assert_same("against real etcd", &t_real, "against our etcd", &t_ours);
+    assert_same_transcript("against our etcd", &t_ours, "against real etcd", &t_real);
 }

@@ -8,7 +8,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use etcd_tests::{Daemon, try_request, wait_for};
+use etcd_tests::wait::WRITES_LIMIT;
+use etcd_tests::{Daemon, rfc3339_unix_nanos, try_request, unix_nanos_now, wait_for, wait_until};
 
 fn republish(d: &Daemon) -> u64 {
     u64::from(d.is_real())
@@ -114,7 +115,8 @@ fn acknowledged_deletes_and_creates_survive_kill_9() {
     // (key, value, deleted)
     let acked: Arc<Mutex<Vec<(String, String, bool)>>> = Arc::default();
     let tried_delete: Arc<Mutex<Vec<String>>> = Arc::default();
-    let stop = Instant::now() + Duration::from_millis(1500);
+    // A bound only: the writers stop at their first failed request, i.e. at the kill.
+    let stop = Instant::now() + Duration::from_secs(60);
     let writers: Vec<_> = (0..3)
         .map(|w| {
             let (base, acked, tried) = (base.clone(), acked.clone(), tried_delete.clone());
@@ -145,7 +147,11 @@ fn acknowledged_deletes_and_creates_survive_kill_9() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(600));
+    wait_until(
+        WRITES_LIMIT,
+        "40 creates and deletes acknowledged before the kill",
+        || acked.lock().unwrap().len() >= 40,
+    );
     d.kill();
     for w in writers {
         w.join().expect("writer");
@@ -177,10 +183,18 @@ fn acknowledged_deletes_and_creates_survive_kill_9() {
 #[test]
 fn ttls_that_pass_while_down_expire_after_restart() {
     let mut d = Daemon::start();
-    d.put("/v2/keys/short", &[("value", "s"), ("ttl", "1")]); // 4
+    let short = d.put("/v2/keys/short", &[("value", "s"), ("ttl", "1")]); // 4
     let long = d.put("/v2/keys/long", &[("value", "l"), ("ttl", "60")]); // 5
     assert!(d.term().is_some(), "SIGTERM did not stop the member");
-    std::thread::sleep(Duration::from_millis(1500));
+    let short_exp = short.json()["node"]["expiration"]
+        .as_str()
+        .and_then(rfc3339_unix_nanos)
+        .expect("the short key's expiration");
+    wait_until(
+        Duration::from_secs(10),
+        "the short key's deadline passes while down",
+        || unix_nanos_now() > short_exp,
+    );
     d.restart();
     wait_for(Duration::from_secs(10), "the short key to expire", || {
         (d.get("/v2/keys/short").status == 404).then_some(())
@@ -204,7 +218,7 @@ fn sigterm_exits_cleanly_and_keeps_data() {
     let started = Instant::now();
     let status = d
         .term()
-        .expect("SIGTERM did not stop the member within 10 s");
+        .expect("SIGTERM did not stop the member within TERM_LIMIT");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(
         status.success() || status.code().is_none(),

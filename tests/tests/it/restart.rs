@@ -4,7 +4,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use etcd_tests::{Daemon, dir_size, try_request, wait_for};
+use etcd_tests::wait::WRITES_LIMIT;
+use etcd_tests::{Daemon, dir_size, try_request, wait_for, wait_until};
 
 /// Several writers hammer the member; it is killed with SIGKILL mid-flight; after a restart
 /// every write that got a 2xx answer is there with the acknowledged value and index.
@@ -13,7 +14,8 @@ fn acknowledged_writes_survive_kill_9() {
     let mut d = Daemon::start();
     let base = d.client_url();
     let acked: Arc<Mutex<Vec<(String, String, u64)>>> = Arc::default();
-    let stop = Instant::now() + Duration::from_millis(1500);
+    // A bound only: the writers stop at their first failed request, i.e. at the kill.
+    let stop = Instant::now() + Duration::from_secs(60);
     let writers: Vec<_> = (0..4)
         .map(|w| {
             let base = base.clone();
@@ -38,7 +40,11 @@ fn acknowledged_writes_survive_kill_9() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(700));
+    wait_until(
+        WRITES_LIMIT,
+        "40 writes acknowledged before the kill",
+        || acked.lock().unwrap().len() >= 40,
+    );
     d.kill();
     for w in writers {
         w.join().expect("writer");

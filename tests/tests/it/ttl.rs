@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use etcd_tests::{Daemon, mask_expirations, rfc3339_unix_nanos, unix_nanos_now, wait_for};
+use etcd_tests::{
+    Api, Server, assert_same, mask_expirations, rfc3339_unix_nanos, unix_nanos_now, wait_for,
+};
 
 fn body(s: &str) -> String {
     format!("{s}\n")
@@ -16,12 +18,12 @@ const SEC: i128 = 1_000_000_000;
 /// rounded up to whole seconds.
 #[test]
 fn ttl_shows_expiration_and_remaining_seconds() {
-    let d = Daemon::start();
+    let d = Server::start();
     let before = unix_nanos_now();
     let r = d.put("/v2/keys/t", &[("value", "v"), ("ttl", "20")]);
     let after = unix_nanos_now();
     assert_eq!(r.status, 201);
-    assert_eq!(
+    assert_same!(
         mask_expirations(&r.body),
         body(
             r#"{"action":"set","node":{"key":"/t","value":"v","expiration":"<exp>","ttl":20,"modifiedIndex":4,"createdIndex":4}}"#
@@ -35,7 +37,7 @@ fn ttl_shows_expiration_and_remaining_seconds() {
         "{exp}"
     );
     let g = d.get("/v2/keys/t");
-    assert_eq!(
+    assert_same!(
         mask_expirations(&g.body),
         body(
             r#"{"action":"get","node":{"key":"/t","value":"v","expiration":"<exp>","ttl":20,"modifiedIndex":4,"createdIndex":4}}"#
@@ -45,7 +47,7 @@ fn ttl_shows_expiration_and_remaining_seconds() {
     // A listing shows the ttl of children too.
     d.put("/v2/keys/dir/c", &[("value", "1"), ("ttl", "30")]);
     let l = d.get("/v2/keys/dir");
-    assert_eq!(
+    assert_same!(
         mask_expirations(&l.body),
         body(
             r#"{"action":"get","node":{"key":"/dir","dir":true,"nodes":[{"key":"/dir/c","value":"1","expiration":"<exp>","ttl":30,"modifiedIndex":5,"createdIndex":5}],"modifiedIndex":5,"createdIndex":5}}"#
@@ -56,12 +58,12 @@ fn ttl_shows_expiration_and_remaining_seconds() {
 /// A key expires at its deadline with an `expire` event whose prevNode is the key as it was.
 #[test]
 fn key_expires_with_an_expire_event() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d.put("/v2/keys/t1", &[("value", "v"), ("ttl", "1")]);
     let exp = r.json()["node"]["expiration"].as_str().unwrap().to_string();
     let w = d.watch("/v2/keys/t1?wait=true", Duration::from_secs(10));
     let r = w.join().unwrap().expect("expire event");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(&format!(
             r#"{{"action":"expire","node":{{"key":"/t1","modifiedIndex":5,"createdIndex":4}},"prevNode":{{"key":"/t1","value":"v","expiration":"{exp}","modifiedIndex":4,"createdIndex":4}}}}"#
@@ -87,7 +89,7 @@ fn key_expires_with_an_expire_event() {
 /// directory's expire event.
 #[test]
 fn directory_ttl_expires_the_subtree() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/keep", &[("value", "k")]); // 4
     d.put("/v2/keys/tdir", &[("dir", "true"), ("ttl", "1")]); // 5
     d.put("/v2/keys/tdir/a/b", &[("value", "1")]); // 6
@@ -95,7 +97,7 @@ fn directory_ttl_expires_the_subtree() {
     let w = d.watch("/v2/keys/tdir/a/b?wait=true", Duration::from_secs(10));
     let r = w.join().unwrap().expect("expire event");
     let j = r.json();
-    assert_eq!(
+    assert_same!(
         mask_expirations(&r.body),
         body(
             r#"{"action":"expire","node":{"key":"/tdir","dir":true,"modifiedIndex":8,"createdIndex":5},"prevNode":{"key":"/tdir","dir":true,"expiration":"<exp>","modifiedIndex":5,"createdIndex":5}}"#
@@ -104,13 +106,13 @@ fn directory_ttl_expires_the_subtree() {
     );
     for k in ["/tdir/a/b", "/tdir/c", "/tdir"] {
         let g = d.get(&format!("/v2/keys{k}"));
-        assert_eq!(
+        assert_same!(
             g.body,
             body(r#"{"errorCode":100,"message":"Key not found","cause":"/tdir","index":8}"#)
         );
     }
     let root = d.get("/v2/keys/?recursive=true");
-    assert_eq!(
+    assert_same!(
         root.body,
         body(
             r#"{"action":"get","node":{"dir":true,"nodes":[{"key":"/keep","value":"k","modifiedIndex":4,"createdIndex":4}]}}"#
@@ -123,13 +125,13 @@ fn directory_ttl_expires_the_subtree() {
 /// prevExist=true it is an `update`.
 #[test]
 fn refresh_moves_the_deadline_only() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/r", &[("value", "v"), ("ttl", "30")]); // 4
     let w = d.watch("/v2/keys/r?wait=true", Duration::from_secs(10));
     d.wait_watchers(1);
     let r = d.put("/v2/keys/r?refresh=true", &[("ttl", "40")]); // 5
     assert_eq!(r.status, 200);
-    assert_eq!(
+    assert_same!(
         mask_expirations(&r.body),
         body(
             r#"{"action":"set","node":{"key":"/r","value":"v","expiration":"<exp>","ttl":40,"modifiedIndex":5,"createdIndex":5},"prevNode":{"key":"/r","value":"v","expiration":"<exp>","ttl":30,"modifiedIndex":4,"createdIndex":4}}"#
@@ -141,7 +143,7 @@ fn refresh_moves_the_deadline_only() {
     assert_eq!(g["node"]["modifiedIndex"], 5);
     assert_eq!(g["node"]["value"], "v");
     let r = d.put("/v2/keys/r?refresh=true&prevExist=true", &[("ttl", "50")]); // 6
-    assert_eq!(
+    assert_same!(
         mask_expirations(&r.body),
         body(
             r#"{"action":"update","node":{"key":"/r","value":"v","expiration":"<exp>","ttl":50,"modifiedIndex":6,"createdIndex":5},"prevNode":{"key":"/r","value":"v","expiration":"<exp>","ttl":40,"modifiedIndex":5,"createdIndex":5}}"#
@@ -160,7 +162,7 @@ fn refresh_moves_the_deadline_only() {
         "/v2/keys/td?refresh=true&prevExist=true",
         &[("ttl", "40"), ("dir", "true")],
     );
-    assert_eq!(
+    assert_same!(
         mask_expirations(&r.body),
         body(
             r#"{"action":"update","node":{"key":"/td","dir":true,"expiration":"<exp>","ttl":40,"modifiedIndex":9,"createdIndex":8},"prevNode":{"key":"/td","dir":true,"expiration":"<exp>","ttl":30,"modifiedIndex":8,"createdIndex":8}}"#
@@ -186,12 +188,12 @@ fn refresh_moves_the_deadline_only() {
     // Refresh with a condition: compareAndSwap that keeps the value; a permanent key gets a TTL.
     d.put("/v2/keys/perm", &[("value", "p")]); // 10
     let r = d.put("/v2/keys/perm?refresh=true&prevValue=x", &[("ttl", "4")]);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(r#"{"errorCode":101,"message":"Compare failed","cause":"[x != p]","index":10}"#)
     );
     let r = d.put("/v2/keys/perm?refresh=true&prevValue=p", &[("ttl", "400")]);
-    assert_eq!(
+    assert_same!(
         mask_expirations(&r.body),
         body(
             r#"{"action":"compareAndSwap","node":{"key":"/perm","value":"p","expiration":"<exp>","ttl":400,"modifiedIndex":11,"createdIndex":10},"prevNode":{"key":"/perm","value":"p","modifiedIndex":10,"createdIndex":10}}"#
@@ -201,7 +203,7 @@ fn refresh_moves_the_deadline_only() {
         "/v2/keys/perm?refresh=true&prevExist=false",
         &[("ttl", "4")],
     );
-    assert_eq!(
+    assert_same!(
         r.body,
         body(r#"{"errorCode":105,"message":"Key already exists","cause":"/perm","index":11}"#)
     );
@@ -211,24 +213,24 @@ fn refresh_moves_the_deadline_only() {
 /// its TTL); a compare-and-swap with a ttl sets a new one.
 #[test]
 fn ttl_unset_and_replace() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/u", &[("value", "1"), ("ttl", "30")]); // 4
     let r = d.put("/v2/keys/u?prevExist=true", &[("value", "2"), ("ttl", "")]); // 5
-    assert_eq!(
+    assert_same!(
         mask_expirations(&r.body),
         body(
             r#"{"action":"update","node":{"key":"/u","value":"2","modifiedIndex":5,"createdIndex":4},"prevNode":{"key":"/u","value":"1","expiration":"<exp>","ttl":30,"modifiedIndex":4,"createdIndex":4}}"#
         )
     );
     let r = d.put("/v2/keys/u?prevValue=2", &[("value", "3"), ("ttl", "50")]); // 6
-    assert_eq!(
+    assert_same!(
         mask_expirations(&r.body),
         body(
             r#"{"action":"compareAndSwap","node":{"key":"/u","value":"3","expiration":"<exp>","ttl":50,"modifiedIndex":6,"createdIndex":4},"prevNode":{"key":"/u","value":"2","modifiedIndex":5,"createdIndex":4}}"#
         )
     );
     let r = d.put("/v2/keys/u", &[("value", "4")]); // 7
-    assert_eq!(
+    assert_same!(
         mask_expirations(&r.body),
         body(
             r#"{"action":"set","node":{"key":"/u","value":"4","modifiedIndex":7,"createdIndex":7},"prevNode":{"key":"/u","value":"3","expiration":"<exp>","ttl":50,"modifiedIndex":6,"createdIndex":4}}"#
@@ -244,10 +246,10 @@ fn ttl_unset_and_replace() {
 /// at the next expiry pass.
 #[test]
 fn ttl_zero_expires_at_once() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d.put("/v2/keys/z", &[("value", "v"), ("ttl", "0")]);
     assert_eq!(r.status, 201);
-    assert_eq!(
+    assert_same!(
         mask_expirations(&r.body),
         body(
             r#"{"action":"set","node":{"key":"/z","value":"v","expiration":"<exp>","modifiedIndex":4,"createdIndex":4}}"#

@@ -2,7 +2,7 @@
 //! /v2/members/leader and /v2/stats/{self,store,leader}, with exact bodies and content types
 //! where they are deterministic and exact shapes (key order included) where they are not.
 
-use etcd_tests::{Daemon, is_rfc3339_nano};
+use etcd_tests::{Api, READY_LIMIT, Server, is_rfc3339_nano, wait_until};
 use serde_json::Value;
 
 /// The keys of a JSON object in the order the body has them.
@@ -22,7 +22,7 @@ fn keys_in_order(body: &str, v: &Value) -> Vec<String> {
     keys.into_iter().map(|(_, k)| k).collect()
 }
 
-fn member_id(d: &Daemon) -> String {
+fn member_id(d: &Server) -> String {
     d.get("/v2/members").json()["members"][0]["id"]
         .as_str()
         .unwrap()
@@ -31,8 +31,18 @@ fn member_id(d: &Daemon) -> String {
 
 #[test]
 fn version_health_machines() {
-    let d = Daemon::start();
-    let v = d.get("/version");
+    let d = Server::start();
+    // Real etcd decides the cluster version a moment after it serves clients ("not_decided"
+    // until then); ours knows it at once.
+    let mut v = d.get("/version");
+    wait_until(
+        READY_LIMIT,
+        "/version to report a decided cluster version",
+        || {
+            v = d.get("/version");
+            !v.body.contains("not_decided")
+        },
+    );
     assert_eq!(
         (v.status, v.body.as_str()),
         (200, r#"{"etcdserver":"3.4.23","etcdcluster":"3.4.0"}"#)
@@ -51,7 +61,7 @@ fn version_health_machines() {
 
 #[test]
 fn members_and_leader() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d.get("/v2/members");
     let id = member_id(&d);
     // Go's %x: lower-case hex without leading zeros.
@@ -88,7 +98,7 @@ fn members_and_leader() {
 
 #[test]
 fn stats_self_and_leader_shapes() {
-    let d = Daemon::start();
+    let d = Server::start();
     let id = member_id(&d);
     let r = d.get("/v2/stats/self");
     assert_eq!(r.status, 200);
@@ -152,7 +162,7 @@ const STORE_KEYS: [&str; 16] = [
     "watchers",
 ];
 
-fn store_stats(d: &Daemon) -> Value {
+fn store_stats(d: &Server) -> Value {
     let r = d.get("/v2/stats/store");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("Content-Type"), Some("application/json"));
@@ -177,7 +187,7 @@ fn delta(a: &Value, b: &Value) -> Vec<(String, i64)> {
 /// Successful operations each count once in their own counter (on real etcd too).
 #[test]
 fn store_stats_count_successes() {
-    let d = Daemon::start();
+    let d = Server::start();
     // Real etcd's bootstrap writes (index 1-3) may still be landing just after it answers.
     etcd_tests::wait_for(
         std::time::Duration::from_secs(10),
@@ -221,7 +231,7 @@ fn store_stats_count_successes() {
 /// and counts its own bootstrap writes, so this is held against ours only.
 #[test]
 fn store_stats_count_failures_once() {
-    let d = Daemon::start();
+    let d = Server::start();
     if d.is_real() {
         println!("skipped against real etcd: its failure counters double-count");
         return;
@@ -260,7 +270,7 @@ fn store_stats_count_failures_once() {
 /// The watchers gauge follows long polls as they come and go.
 #[test]
 fn store_stats_watchers_gauge() {
-    let d = Daemon::start();
+    let d = Server::start();
     assert_eq!(store_stats(&d)["watchers"], 0);
     let a = d.watch("/v2/keys/w1?wait=true", std::time::Duration::from_secs(10));
     let b = d.watch(

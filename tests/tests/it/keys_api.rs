@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use etcd_tests::{Daemon, request_raw, wait_for};
+use etcd_tests::{Api, Server, assert_same, request_raw, wait_for};
 
 fn body(s: &str) -> String {
     format!("{s}\n")
@@ -11,10 +11,10 @@ fn body(s: &str) -> String {
 
 #[test]
 fn set_get_update_delete_with_prev_node() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d.put("/v2/keys/message", &[("value", "Hello world")]);
     assert_eq!(r.status, 201);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/message","value":"Hello world","modifiedIndex":4,"createdIndex":4}}"#
@@ -30,7 +30,7 @@ fn set_get_update_delete_with_prev_node() {
 
     let r = d.get("/v2/keys/message");
     assert_eq!(r.status, 200);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"get","node":{"key":"/message","value":"Hello world","modifiedIndex":4,"createdIndex":4}}"#
@@ -38,14 +38,14 @@ fn set_get_update_delete_with_prev_node() {
     );
     let r = d.put("/v2/keys/message", &[("value", "Hello etcd")]);
     assert_eq!(r.status, 200);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/message","value":"Hello etcd","modifiedIndex":5,"createdIndex":5},"prevNode":{"key":"/message","value":"Hello world","modifiedIndex":4,"createdIndex":4}}"#
         )
     );
     let r = d.delete("/v2/keys/message");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"delete","node":{"key":"/message","modifiedIndex":6,"createdIndex":5},"prevNode":{"key":"/message","value":"Hello etcd","modifiedIndex":5,"createdIndex":5}}"#
@@ -53,7 +53,7 @@ fn set_get_update_delete_with_prev_node() {
     );
     let r = d.get("/v2/keys/message");
     assert_eq!(r.status, 404);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(r#"{"errorCode":100,"message":"Key not found","cause":"/message","index":6}"#)
     );
@@ -62,7 +62,7 @@ fn set_get_update_delete_with_prev_node() {
 
 #[test]
 fn ttl_unset_and_refresh() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d
         .put("/v2/keys/foo", &[("value", "bar"), ("ttl", "5")])
         .json();
@@ -72,18 +72,13 @@ fn ttl_unset_and_refresh() {
         exp.ends_with('Z') && exp.contains('T') && exp.len() >= 20,
         "{exp}"
     );
-    // Refresh: same value, new deadline, update action, no watcher woken.
-    let watch_url = d.url("/v2/keys/foo?wait=true");
-    let watcher = std::thread::spawn(move || {
-        reqwest::blocking::Client::new()
-            .get(watch_url)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .and_then(|r| r.text())
-    });
-    std::thread::sleep(Duration::from_millis(200));
+    // Refresh: same value, new deadline, update action, no watcher woken. The watcher must be
+    // registered before the refresh, or it would see the later update whatever refresh did.
+    let watcher = d.watch("/v2/keys/foo?wait=true", Duration::from_secs(30));
+    d.wait_watchers(1);
     let r = d.put("/v2/keys/foo?refresh=true&prevExist=true", &[("ttl", "7")]);
     assert_eq!(r.status, 200);
+    assert_eq!(d.watchers(), 1, "the refresh woke the watcher");
     let j = r.json();
     assert_eq!(j["action"], "update");
     assert_eq!(j["node"]["value"], "bar");
@@ -94,21 +89,20 @@ fn ttl_unset_and_refresh() {
         "/v2/keys/foo",
         &[("value", "bar"), ("ttl", ""), ("prevExist", "true")],
     );
-    assert_eq!(
+    assert_same!(
         r.body,
         body(r#"{"action":"update","node":{"key":"/foo","value":"bar","modifiedIndex":6,"createdIndex":4},"prevNode":{"key":"/foo","value":"bar","expiration":"EXP","ttl":7,"modifiedIndex":5,"createdIndex":4}}"#)
             .replace("EXP", j["node"]["expiration"].as_str().unwrap())
             .replace("\"ttl\":7", &format!("\"ttl\":{}", r.json()["prevNode"]["ttl"]))
     );
     // The watcher saw the update at 6, not the refresh at 5.
-    let seen = watcher.join().unwrap().expect("watch");
-    let seen: serde_json::Value = serde_json::from_str(&seen).unwrap();
+    let seen = watcher.join().unwrap().expect("watch").json();
     assert_eq!(seen["node"]["modifiedIndex"], 6);
 }
 
 #[test]
 fn keys_expire_with_an_expire_event() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/dir", &[("dir", "true"), ("ttl", "1")]);
     d.put("/v2/keys/dir/k", &[("value", "v")]);
     let started = Instant::now();
@@ -121,7 +115,7 @@ fn keys_expire_with_an_expire_event() {
     assert_eq!(j["prevNode"]["key"], "/dir");
     assert!(started.elapsed() < Duration::from_secs(5));
     let r = d.get("/v2/keys/dir/k");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(r#"{"errorCode":100,"message":"Key not found","cause":"/dir","index":6}"#)
     );
@@ -131,10 +125,10 @@ fn keys_expire_with_an_expire_event() {
 
 #[test]
 fn in_order_keys_and_sorted_listing() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d.post("/v2/keys/queue", &[("value", "Job1")]);
     assert_eq!(r.status, 201);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"create","node":{"key":"/queue/00000000000000000004","value":"Job1","modifiedIndex":4,"createdIndex":4}}"#
@@ -142,7 +136,7 @@ fn in_order_keys_and_sorted_listing() {
     );
     d.post("/v2/keys/queue", &[("value", "Job2")]);
     let r = d.get("/v2/keys/queue?recursive=true&sorted=true");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"get","node":{"key":"/queue","dir":true,"nodes":[{"key":"/queue/00000000000000000004","value":"Job1","modifiedIndex":4,"createdIndex":4},{"key":"/queue/00000000000000000005","value":"Job2","modifiedIndex":5,"createdIndex":5}],"modifiedIndex":4,"createdIndex":4}}"#
@@ -152,36 +146,36 @@ fn in_order_keys_and_sorted_listing() {
 
 #[test]
 fn compare_and_swap_and_compare_and_delete() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/foo", &[("value", "one")]);
     let r = d.put("/v2/keys/foo?noValueOnSuccess=true", &[("value", "one")]);
-    assert_eq!(r.body, body(r#"{"action":"set"}"#));
+    assert_same!(r.body, body(r#"{"action":"set"}"#));
     let r = d.put("/v2/keys/foo?prevExist=false", &[("value", "three")]);
     assert_eq!(r.status, 412);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(r#"{"errorCode":105,"message":"Key already exists","cause":"/foo","index":5}"#)
     );
     let r = d.put("/v2/keys/foo?prevValue=two", &[("value", "three")]);
     assert_eq!(r.status, 412);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(r#"{"errorCode":101,"message":"Compare failed","cause":"[two != one]","index":5}"#)
     );
     let r = d.put("/v2/keys/foo?prevValue=one", &[("value", "two")]);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"compareAndSwap","node":{"key":"/foo","value":"two","modifiedIndex":6,"createdIndex":5},"prevNode":{"key":"/foo","value":"one","modifiedIndex":5,"createdIndex":5}}"#
         )
     );
     let r = d.delete("/v2/keys/foo?prevIndex=1");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(r#"{"errorCode":101,"message":"Compare failed","cause":"[1 != 6]","index":6}"#)
     );
     let r = d.delete("/v2/keys/foo?prevValue=two");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"compareAndDelete","node":{"key":"/foo","modifiedIndex":7,"createdIndex":5},"prevNode":{"key":"/foo","value":"two","modifiedIndex":6,"createdIndex":5}}"#
@@ -191,9 +185,9 @@ fn compare_and_swap_and_compare_and_delete() {
 
 #[test]
 fn directories_hidden_keys_and_their_errors() {
-    let d = Daemon::start();
+    let d = Server::start();
     let r = d.put("/v2/keys/dir", &[("dir", "true")]);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/dir","dir":true,"modifiedIndex":4,"createdIndex":4}}"#
@@ -202,7 +196,7 @@ fn directories_hidden_keys_and_their_errors() {
     d.put("/v2/keys/foo_dir/foo", &[("value", "bar")]);
     d.put("/v2/keys/_message", &[("value", "Hello hidden world")]);
     let r = d.get("/v2/keys/?recursive=true&sorted=true");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"get","node":{"dir":true,"nodes":[{"key":"/dir","dir":true,"modifiedIndex":4,"createdIndex":4},{"key":"/foo_dir","dir":true,"nodes":[{"key":"/foo_dir/foo","value":"bar","modifiedIndex":5,"createdIndex":5}],"modifiedIndex":5,"createdIndex":5}]}}"#
@@ -253,7 +247,7 @@ fn directories_hidden_keys_and_their_errors() {
         );
     }
     let r = d.delete("/v2/keys/dir?dir=true");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"delete","node":{"key":"/dir","dir":true,"modifiedIndex":7,"createdIndex":4},"prevNode":{"key":"/dir","dir":true,"modifiedIndex":4,"createdIndex":4}}"#
@@ -265,7 +259,7 @@ fn directories_hidden_keys_and_their_errors() {
 
 #[test]
 fn request_errors_match_etcd() {
-    let d = Daemon::start();
+    let d = Server::start();
     let cases: &[(&str, &str, u16, &str)] = &[
         (
             "PUT",
@@ -372,7 +366,7 @@ fn request_errors_match_etcd() {
         "application/x-www-form-urlencoded",
         b"value=%3C%26%3E%08".to_vec(),
     );
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/odd\u0000é","value":"\u003c\u0026\u003e\u0008","modifiedIndex":4,"createdIndex":4}}"#
@@ -382,7 +376,7 @@ fn request_errors_match_etcd() {
 
 #[test]
 fn watches_long_poll_recursive_history_stream_and_cleared() {
-    let d = Daemon::start();
+    let d = Server::start();
     let url = d.url("/v2/keys/foo?wait=true");
     let waiter = std::thread::spawn(move || {
         reqwest::blocking::Client::new()
@@ -469,7 +463,7 @@ fn watches_long_poll_recursive_history_stream_and_cleared() {
 
 #[test]
 fn quorum_reads_admin_endpoints() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/q", &[("value", "1")]);
     assert_eq!(d.get("/v2/keys/q?quorum=true").json()["node"]["value"], "1");
     assert_eq!(

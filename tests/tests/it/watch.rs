@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use etcd_tests::Daemon;
+use etcd_tests::{Api, Server, assert_same};
 
 fn body(s: &str) -> String {
     format!("{s}\n")
@@ -16,14 +16,14 @@ const LIMIT: Duration = Duration::from_secs(10);
 /// A long poll answers with the next change; its X-Etcd-Index is the index when it started.
 #[test]
 fn long_poll_returns_the_next_change() {
-    let d = Daemon::start();
+    let d = Server::start();
     let w = d.watch("/v2/keys/foo?wait=true", LIMIT);
     d.wait_watchers(1);
     d.put("/v2/keys/other", &[("value", "x")]);
     d.put("/v2/keys/foo", &[("value", "bar")]);
     let r = w.join().unwrap().expect("watch answered");
     assert_eq!(r.status, 200);
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/foo","value":"bar","modifiedIndex":5,"createdIndex":5}}"#
@@ -41,7 +41,7 @@ fn long_poll_returns_the_next_change() {
 /// etcd flushes a long poll's headers at once, before any event.
 #[test]
 fn long_poll_headers_arrive_before_the_event() {
-    let d = Daemon::start();
+    let d = Server::start();
     let mut s = std::net::TcpStream::connect(d.client_addr()).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     write!(
@@ -67,7 +67,7 @@ fn long_poll_headers_arrive_before_the_event() {
 /// Each kind of write is an event with its own action; waitIndex replays them one by one.
 #[test]
 fn every_action_replays_from_history() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/k", &[("value", "1")]); // 4 set
     d.put("/v2/keys/k?prevExist=true", &[("value", "2")]); // 5 update
     d.put("/v2/keys/k?prevValue=2", &[("value", "3")]); // 6 compareAndSwap
@@ -94,19 +94,19 @@ fn every_action_replays_from_history() {
     }
     // An index below the first event of this key finds the first one after it.
     let r = d.get("/v2/keys/k?wait=true&waitIndex=1");
-    assert_eq!(r.body, body(want[0]));
+    assert_same!(r.body, body(want[0]));
     // The in-order create under a directory and a directory set are events too.
     d.post("/v2/keys/q", &[("value", "job")]); // 10
     d.put("/v2/keys/dir", &[("dir", "true")]); // 11
     let r = d.get("/v2/keys/q?wait=true&waitIndex=10&recursive=true");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"create","node":{"key":"/q/00000000000000000010","value":"job","modifiedIndex":10,"createdIndex":10}}"#
         )
     );
     let r = d.get("/v2/keys/dir?wait=true&waitIndex=10");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/dir","dir":true,"modifiedIndex":11,"createdIndex":11}}"#
@@ -117,14 +117,14 @@ fn every_action_replays_from_history() {
 /// A waitIndex beyond the current index waits for that index: earlier changes do not wake it.
 #[test]
 fn future_wait_index_skips_earlier_changes() {
-    let d = Daemon::start();
+    let d = Server::start();
     let w = d.watch("/v2/keys/fw?wait=true&waitIndex=6", LIMIT);
     d.wait_watchers(1);
     for v in ["1", "2", "3", "4"] {
         d.put("/v2/keys/fw", &[("value", v)]); // 4, 5, 6, 7
     }
     let r = w.join().unwrap().expect("watch");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/fw","value":"3","modifiedIndex":6,"createdIndex":6},"prevNode":{"key":"/fw","value":"2","modifiedIndex":5,"createdIndex":5}}"#
@@ -143,13 +143,13 @@ fn future_wait_index_skips_earlier_changes() {
 /// a directory only sees changes of the directory itself.
 #[test]
 fn recursive_watches_see_children_but_not_hidden_keys() {
-    let d = Daemon::start();
+    let d = Server::start();
     let rec = d.watch("/v2/keys/dir?wait=true&recursive=true", LIMIT);
     d.wait_watchers(1);
     d.put("/v2/keys/dir/_hidden", &[("value", "h")]); // 4
     d.put("/v2/keys/dir/sub/x", &[("value", "v")]); // 5
     let r = rec.join().unwrap().expect("watch");
-    assert_eq!(
+    assert_same!(
         r.body,
         body(
             r#"{"action":"set","node":{"key":"/dir/sub/x","value":"v","modifiedIndex":5,"createdIndex":5}}"#
@@ -177,7 +177,7 @@ fn recursive_watches_see_children_but_not_hidden_keys() {
 /// Deleting a directory wakes the watchers of every key below it with the directory's event.
 #[test]
 fn deleting_a_parent_wakes_watchers_below_it() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/wd/sub/k", &[("value", "1")]); // 4
     let on_key = d.watch("/v2/keys/wd/sub/k?wait=true", LIMIT);
     let on_dir = d.watch("/v2/keys/wd?wait=true", LIMIT);
@@ -213,7 +213,7 @@ fn deleting_a_parent_wakes_watchers_below_it() {
 #[test]
 fn streams_send_one_line_per_event() {
     use std::io::BufRead;
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/st", &[("value", "a")]); // 4
     let url = d.url("/v2/keys/st?wait=true&stream=true");
     let rurl = d.url("/v2/keys/sd?wait=true&stream=true&recursive=true");
@@ -271,7 +271,7 @@ fn streams_send_one_line_per_event() {
 /// The history holds the last 1000 events; older indexes answer 401 (with HTTP 400).
 #[test]
 fn history_holds_1000_events_then_401() {
-    let d = Daemon::start();
+    let d = Server::start();
     for i in 0..1005u32 {
         let r = d.put("/v2/keys/h", &[("value", &i.to_string())]); // 4 ..= 1008
         assert_eq!(r.status / 100, 2);
@@ -307,7 +307,7 @@ fn history_holds_1000_events_then_401() {
 /// TTL refreshes do not wake watchers; expiry does.
 #[test]
 fn refresh_does_not_wake_watchers_but_expiry_does() {
-    let d = Daemon::start();
+    let d = Server::start();
     d.put("/v2/keys/r", &[("value", "v"), ("ttl", "100")]); // 4
     let w = d.watch("/v2/keys/r?wait=true", LIMIT);
     d.wait_watchers(1);

@@ -1,0 +1,19 @@
+//! The one integration-test binary (as ripgrep does): every area is a module here, so the
+//! harness and the daemon are linked once instead of once per file.
+//!
+//! Single-member HTTP tests run against an in-process member ([`etcd_tests::Server`]) unless
+//! `ETCD_BIN` is set; kill -9, restarts, clusters, etcdctl and real-etcd comparisons use real
+//! processes.
+
+mod admin;
+mod cluster;
+mod compat_with_real_etcd;
+mod discovery;
+mod durability;
+mod errors;
+mod etcdctl;
+mod etcdctl_compat;
+mod keys_api;
+mod restart;
+mod ttl;
+mod watch;
