@@ -49,7 +49,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(etcd::server::run(config)) {
+    match runtime.block_on(etcd::boot::serve::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("etcd: {e:#}");

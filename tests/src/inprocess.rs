@@ -1,5 +1,5 @@
 //! Members inside the test process: [`InProcess`] binds 127.0.0.1:0 listeners, builds the
-//! daemon's `Config` from etcd's flags for them, and runs `etcd::server::serve` on its own
+//! daemon's `Config` from etcd's flags for them, and runs `etcd::boot::serve::serve` on its own
 //! tokio runtime in a background thread until dropped. No process to spawn or reap, so the
 //! single-member HTTP tests start in milliseconds. [`Server`] picks this tier or a process.
 
@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use etcd::config::{Config, Invocation};
-use etcd::server::{Listeners, serve};
+use etcd::boot::flags::{Config, Invocation};
+use etcd::boot::serve::{Listeners, serve};
 use tokio::sync::oneshot;
 
 use crate::api::Api;
@@ -19,7 +19,7 @@ use crate::wait::wait_until;
 /// How long the server gets to drain after the stop signal (serve's own drain is 3 s).
 const STOP_LIMIT: Duration = Duration::from_secs(15);
 
-/// One single-member cluster served by `etcd::server::serve` in this process.
+/// One single-member cluster served by `etcd::boot::serve::serve` in this process.
 pub struct InProcess {
     client_url: String,
     peer_url: String,
@@ -107,7 +107,7 @@ fn config(data_dir: &std::path::Path, client_url: &str, peer_url: &str, extra: &
     args.extend_from_slice(extra);
     match Config::parse(args.iter().map(std::ffi::OsString::from)) {
         Ok(Invocation::Run(c)) => *c,
-        Ok(Invocation::PrintVersion) => panic!("etcd flags {args:?} ask for the version"),
+        Ok(_) => panic!("etcd flags {args:?} print something instead of starting a member"),
         Err(e) => panic!("etcd flags {args:?} do not make a config: {e}"),
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::StartError;
-use crate::config::{ClusterState, Config};
-use crate::identity::{self, Identity};
+use crate::boot::flags::{ClusterState, Config};
+use crate::boot::identity::{self, Identity};
 use crate::raft::forward;
 use crate::raft::network::{PeerClient, PeerError};
 use crate::raft::types::MemberInfo;

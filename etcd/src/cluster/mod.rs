@@ -21,8 +21,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::Config;
-use crate::identity;
+use crate::boot::flags::Config;
+use crate::boot::identity;
 use crate::raft::network::PeerClient;
 use crate::raft::node::{RaftNode, Settings};
 use crate::raft::rpc::PeerService;

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::App;
 use super::json;
-use crate::config::{CLUSTER_VERSION, VERSION, host_port};
+use crate::boot::flags::{CLUSTER_VERSION, VERSION, host_port};
 use crate::raft::membership::{MemberOp, MemberOpError};
 
 pub fn routes() -> Router<App> {

@@ -38,7 +38,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
         return (StatusCode::BAD_REQUEST, "400 Bad Request").into_response();
     };
     let decoded = String::from_utf8_lossy(&decoded).into_owned();
-    let canonical = go_clean_path(&decoded);
+    let canonical = etcd_common::go::path::canonical_url_path(&decoded);
     if canonical != decoded {
         return redirect(&canonical, parts.uri.query(), &parts.method);
     }
@@ -199,18 +199,6 @@ fn watch(app: &App, req: &KeyRequest) -> Response {
         cluster.raft_term(),
     );
     resp
-}
-
-/// Go's `cleanPath` for request paths: `path.Clean`, keeping a trailing slash.
-fn go_clean_path(p: &str) -> String {
-    if p.is_empty() {
-        return "/".to_string();
-    }
-    let mut np = crate::store::path::clean(p);
-    if p.ends_with('/') && np != "/" {
-        np.push('/');
-    }
-    np
 }
 
 fn redirect(to: &str, query: Option<&str>, method: &axum::http::Method) -> Response {

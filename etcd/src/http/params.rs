@@ -1,6 +1,7 @@
 //! THE request parser for `/v2/keys`: query string and form body to a typed [`KeyRequest`],
 //! with etcd's errors (etcd: v2http/client.go `parseKeyRequest`, Go's `Request.ParseForm`).
 
+use etcd_common::go::strconv::parse_bool;
 use etcd_common::{ErrorCode, EtcdError};
 
 use crate::store::{Command, Op, path};
@@ -94,15 +95,6 @@ impl Form {
                 )
             }),
         }
-    }
-}
-
-/// Go's `strconv.ParseBool`.
-pub fn parse_bool(v: &str) -> Option<bool> {
-    match v {
-        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
-        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
-        _ => None,
     }
 }
 

@@ -12,7 +12,7 @@ use openraft::async_runtime::WatchReceiver;
 use serde::{Deserialize, Serialize};
 
 use super::types::{MemberInfo, Raft};
-use crate::identity;
+use crate::boot::identity;
 
 /// A change requested through `/v2/members` (or a member publishing its own attributes).
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use etcd_common::{ErrorBody, Node, Response};
 
-use crate::config::{Config, parse_initial_cluster};
-use crate::identity;
+use crate::boot::flags::{Config, parse_initial_cluster};
+use crate::boot::identity;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DiscoveryError {

@@ -7,8 +7,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::boot::flags::{Config, host_port};
 use crate::cluster::Cluster;
-use crate::config::{Config, host_port};
 use crate::http::{self, App};
 
 /// How long open connections (watches included) get to finish after a shutdown signal.
@@ -48,8 +48,8 @@ pub async fn serve(
     if let Some(url) = config.discovery.clone()
         && !crate::cluster::data_dir_exists(&config.data_dir)
     {
-        config.initial_cluster = crate::discovery::discover(&config, &url).await?;
-        config.initial_cluster_state = crate::config::ClusterState::New;
+        config.initial_cluster = crate::boot::discovery::discover(&config, &url).await?;
+        config.initial_cluster_state = crate::boot::flags::ClusterState::New;
     }
     std::fs::create_dir_all(&config.data_dir)?;
     let cluster = Cluster::start(&config).await?;
