@@ -7,7 +7,8 @@
 //! whether the body is sent as a form), the rest is `query \0 body \0 key`.
 #![no_main]
 
-use etcd::http::params::{KeyRequest, Method, parse_form};
+use etcd::http::form::{Body, Method, parse_form};
+use etcd::http::request::KeyRequest;
 use etcd::store::{Command, Op, Store};
 use libfuzzer_sys::fuzz_target;
 

@@ -9,14 +9,15 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use etcd_common::Action;
 use etcd_common::headers::{CLUSTER_ID, ETCD_INDEX, RAFT_INDEX, RAFT_TERM};
-use etcd_common::{Action, EtcdError};
 use futures::StreamExt;
 
 use super::App;
 use super::error::error_response;
+use super::form::{self, Body as FormBody, MAX_FORM_SIZE, Method};
 use super::json;
-use super::params::{self, KeyRequest, MAX_FORM_SIZE, Method};
+use super::request::KeyRequest;
 use crate::cluster::Cluster;
 use crate::store::{Event, Watch};
 use crate::time;
@@ -34,7 +35,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     // Go's ServeMux answers a non-canonical path with a redirect before any handler runs.
     let raw_path = parts.uri.path();
-    let Ok(decoded) = params::unescape(raw_path, false) else {
+    let Ok(decoded) = form::unescape(raw_path, false) else {
         return (StatusCode::BAD_REQUEST, "400 Bad Request").into_response();
     };
     let decoded = String::from_utf8_lossy(&decoded).into_owned();
@@ -49,16 +50,34 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
     let Some(method) = Method::parse(parts.method.as_str()) else {
         return super::method_not_allowed("HEAD,GET,PUT,POST,DELETE");
     };
-    let body = match axum::body::to_bytes(body, MAX_FORM_SIZE + 1).await {
-        Ok(b) => b,
-        // Longer than a form may be: parse_form reports "http: POST too large".
-        Err(_) => Bytes::from(vec![0u8; MAX_FORM_SIZE + 1]),
+    let read = axum::body::to_bytes(body, MAX_FORM_SIZE + 1).await;
+    let broken;
+    let body = match &read {
+        Ok(b) if b.len() > MAX_FORM_SIZE => FormBody::TooLarge,
+        Ok(b) => FormBody::Read(b),
+        Err(e) if is_length_limit(e) => FormBody::TooLarge,
+        Err(e) => {
+            broken = e.to_string();
+            FormBody::Broken(&broken)
+        }
     };
     let key = decoded.get(PREFIX.len()..).unwrap_or("");
-    let mut resp = serve(&app, method, key, &parts.headers, parts.uri.query(), &body).await;
+    let mut resp = serve(&app, method, key, &parts.headers, parts.uri.query(), body).await;
     resp.headers_mut()
         .insert(CLUSTER_ID, app.cluster_id_header.clone());
     resp
+}
+
+/// Whether reading the body stopped at the size limit (rather than the client going away).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 async fn serve(
@@ -67,44 +86,44 @@ async fn serve(
     key: &str,
     headers: &HeaderMap,
     query: Option<&str>,
-    body: &[u8],
+    body: FormBody<'_>,
 ) -> Response {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let req = match params::parse_form(method, query, content_type, body)
-        .and_then(|form| KeyRequest::parse(method, key, &form))
+    let req = match form::parse_form(method, query, content_type, body)
+        .and_then(|form| KeyRequest::parse(method, key, form))
     {
         Ok(r) => r,
         Err(e) => return error_response(&e),
     };
     let cluster = &app.cluster;
-    match method {
-        Method::Get | Method::Head => {
-            if req.wait {
-                return watch(app, &req);
-            }
-            if req.quorum
-                && let Err(e) = cluster.linearize().await
-            {
+    match req {
+        KeyRequest::Watch {
+            key,
+            recursive,
+            stream,
+            wait_index,
+        } => watch(app, &key, recursive, stream, wait_index),
+        KeyRequest::Get {
+            key,
+            recursive,
+            sorted,
+            quorum,
+        } => {
+            if quorum && let Err(e) = cluster.linearize().await {
                 return error_response(&e);
             }
-            let result = cluster.get(&req.key, req.recursive, req.sorted, time::now());
-            match result {
+            match cluster.get(&key, recursive, sorted, time::now()) {
                 // For HEAD hyper sends the headers (Content-Length included) and drops the body.
                 Ok(event) => event_response(cluster, &event, cluster.raft_index(), false),
                 Err(e) => error_response(&e),
             }
         }
-        Method::Put | Method::Post | Method::Delete => {
-            let Some(cmd) = req.to_command(time::now()) else {
-                return error_response(&EtcdError::request(
-                    etcd_common::ErrorCode::RaftInternal,
-                    "not a write",
-                ));
-            };
-            match cluster.propose(cmd).await {
-                Ok(w) => event_response(cluster, &w.event, w.raft_index, req.no_value_on_success),
+        KeyRequest::Write(w) => {
+            let no_value = w.no_value_on_success;
+            match cluster.propose(w.into_command(time::now())).await {
+                Ok(w) => event_response(cluster, &w.event, w.raft_index, no_value),
                 Err(e) => error_response(&e),
             }
         }
@@ -163,9 +182,9 @@ impl Drop for WatchGuard {
 
 /// etcd: `handleKeyWatch`. Headers go out at once; each event is one JSON line; a non-stream
 /// watch ends after its first event.
-fn watch(app: &App, req: &KeyRequest) -> Response {
+fn watch(app: &App, key: &str, recursive: bool, stream: bool, wait_index: u64) -> Response {
     let cluster = &app.cluster;
-    let registered = cluster.watch(&req.key, req.recursive, req.stream, req.wait_index);
+    let registered = cluster.watch(key, recursive, stream, wait_index);
     let Watch {
         id,
         start_index,
@@ -178,7 +197,6 @@ fn watch(app: &App, req: &KeyRequest) -> Response {
         cluster: cluster.clone(),
         id,
     };
-    let stream = req.stream;
     let body = futures::stream::unfold(
         (events, guard, false),
         move |(mut events, guard, done)| async move {

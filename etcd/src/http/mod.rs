@@ -3,9 +3,10 @@
 
 pub mod admin;
 pub mod error;
+pub mod form;
 pub mod json;
 pub mod keys;
-pub mod params;
+pub mod request;
 
 use std::sync::Arc;
 
