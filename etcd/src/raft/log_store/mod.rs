@@ -180,7 +180,7 @@ where
         let durable = durable_last
             .as_ref()
             .map(|(index, bytes)| (*index, &bytes[..]));
-        // The higher index is the newer row; on a tie the tail's row is the one not yet let go.
+        // The higher index is the last row; on a tie the tail holds the latest write of it.
         let last_row = match (pending, durable) {
             (Some(p), Some(d)) => Some(if p.0 >= d.0 { p } else { d }),
             (p, d) => p.or(d),
