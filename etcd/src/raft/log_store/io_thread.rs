@@ -1,0 +1,457 @@
+//! The storage thread (`raft-log-io`): the one writer of `raft-log.redb`, and group commit.
+//!
+//! Every write (append, vote, committed, truncate, purge) is a [`Write`] on one FIFO channel.
+//! The thread takes everything that is queued, applies it in arrival order inside ONE redb
+//! transaction and commits it with `Durability::Immediate`: one fsync per batch, however many
+//! writes it holds. Only then does it answer: append callbacks fire, awaited writes get their
+//! reply. Because `append` returns as soon as its rows are in the in-memory tail, openraft keeps
+//! submitting while a commit is on disk, and the next batch collects all of it.
+//!
+//! Ordering: requests are applied strictly in arrival order, which openraft requires ("All
+//! write-IO must be serialized"). A commit that fails poisons the store: that write and every
+//! later one fail with the same error, so no entry queued behind a lost one is ever acknowledged
+//! (openraft stops the raft core on the first storage error).
+//!
+//! Reads never come here: they go to the tail and to redb directly (MVCC snapshots run alongside
+//! a write transaction), so they never wait behind an fsync.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::MutexGuard;
+use std::sync::PoisonError;
+use std::sync::RwLock;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use redb::Database;
+use redb::Durability;
+use tokio::sync::oneshot;
+
+use super::tables;
+use super::tables::Writer;
+use super::tail::Bytes;
+use super::tail::Tail;
+
+/// Most writes folded into one group commit, to bound the transaction size.
+const MAX_GROUP: usize = 256;
+
+/// Answer to an awaited write, sent after the commit that contains it.
+pub(super) type Reply = oneshot::Sender<io::Result<()>>;
+
+/// `IOFlushed::io_completed`, type-erased so the storage thread need not be generic.
+pub(super) type Flushed = Box<dyn FnOnce(io::Result<()>) + Send>;
+
+/// One write, in the form the storage thread applies it.
+pub(super) enum Write {
+    /// The rows are already in the tail under sequence number `seq`.
+    Append {
+        seq: u64,
+        rows: Vec<(u64, Bytes)>,
+        flushed: Flushed,
+    },
+    SaveVote {
+        value: Vec<u8>,
+        reply: Reply,
+    },
+    /// Unsynced by design: nobody waits; it rides on the next durable commit.
+    SaveCommitted {
+        value: Vec<u8>,
+    },
+    TruncateFrom {
+        from: u64,
+        reply: Reply,
+    },
+    Purge {
+        upto: u64,
+        last_purged: Vec<u8>,
+        reply: Reply,
+    },
+}
+
+enum Request {
+    Write(Write),
+    /// Stop after everything sent before, and close the file.
+    Close {
+        reply: Reply,
+    },
+}
+
+/// State shared by the store, its readers and the storage thread.
+pub(super) struct Shared {
+    /// `None` once closed. Readers and the storage thread take the read lock (redb runs read
+    /// snapshots alongside the writer); only closing takes the write lock.
+    db: RwLock<Option<Database>>,
+    tail: Mutex<Tail>,
+    /// The last durable vote, so `read_vote` (twice per replication read) never touches redb.
+    vote: Mutex<Option<Vec<u8>>>,
+    /// The last committed log id saved, durable or not: what `read_committed` answers.
+    committed: Mutex<Option<Vec<u8>>>,
+    open: AtomicBool,
+    /// Successful redb commits, so tests can see group commit through the public API.
+    #[cfg(test)]
+    pub(super) commits: std::sync::atomic::AtomicU64,
+    /// Makes every commit fail as a full disk would, to test error propagation.
+    #[cfg(test)]
+    pub(super) fail_commits: AtomicBool,
+    /// Held by a test to stall the storage thread before its next commit.
+    #[cfg(test)]
+    pub(super) gate: Arc<Mutex<()>>,
+}
+
+/// A poisoned lock only means another thread panicked; the data under these locks is replaced
+/// whole, never left half-updated, so it is safe to go on.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    pub(super) fn tail(&self) -> MutexGuard<'_, Tail> {
+        lock(&self.tail)
+    }
+
+    /// Runs a read on the database, or fails with "closed".
+    pub(super) fn with_db<T>(
+        &self,
+        read: impl FnOnce(&Database) -> io::Result<T>,
+    ) -> io::Result<T> {
+        let guard = self.db.read().unwrap_or_else(PoisonError::into_inner);
+        read(guard.as_ref().ok_or_else(closed)?)
+    }
+
+    fn check_open(&self) -> io::Result<()> {
+        if self.open.load(Ordering::Acquire) {
+            Ok(())
+        } else {
+            Err(closed())
+        }
+    }
+
+    pub(super) fn vote(&self) -> io::Result<Option<Vec<u8>>> {
+        self.check_open()?;
+        Ok(lock(&self.vote).clone())
+    }
+
+    pub(super) fn committed(&self) -> io::Result<Option<Vec<u8>>> {
+        self.check_open()?;
+        Ok(lock(&self.committed).clone())
+    }
+
+    pub(super) fn set_committed(&self, value: Vec<u8>) {
+        *lock(&self.committed) = Some(value);
+    }
+}
+
+pub(super) fn closed() -> io::Error {
+    io::Error::new(io::ErrorKind::BrokenPipe, "raft-log: log store is closed")
+}
+
+/// The channel to the storage thread, and the thread itself. Shared by the store and its readers;
+/// dropping the last of them stops the thread and waits for it to close the file.
+pub(super) struct IoThread {
+    tx: Option<mpsc::Sender<Request>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    shared: Arc<Shared>,
+}
+
+impl IoThread {
+    /// Opens (or creates) `dir/raft-log.redb` and starts the thread. Blocking.
+    pub(super) fn spawn(dir: &Path) -> io::Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("raft-log: create data dir {}: {e}", dir.display()),
+            )
+        })?;
+        let db = tables::open_db(&dir.join(tables::FILE_NAME))?;
+        let vote = tables::get_meta(&db, tables::KEY_VOTE)?;
+        let committed = tables::get_meta(&db, tables::KEY_COMMITTED)?;
+        let shared = Arc::new(Shared {
+            db: RwLock::new(Some(db)),
+            tail: Mutex::new(Tail::default()),
+            vote: Mutex::new(vote),
+            committed: Mutex::new(committed),
+            open: AtomicBool::new(true),
+            #[cfg(test)]
+            commits: Default::default(),
+            #[cfg(test)]
+            fail_commits: AtomicBool::new(false),
+            #[cfg(test)]
+            gate: Default::default(),
+        });
+
+        let (tx, rx) = mpsc::channel();
+        let for_thread = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("raft-log-io".to_owned())
+            .spawn(move || run(for_thread, rx))
+            .map_err(|e| {
+                io::Error::new(e.kind(), format!("raft-log: spawn storage thread: {e}"))
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            thread: Mutex::new(Some(thread)),
+            shared,
+        })
+    }
+
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Queues a write without waiting for it.
+    pub(super) fn send(&self, write: Write) -> io::Result<()> {
+        self.request(Request::Write(write))
+    }
+
+    /// Queues a write and waits until the commit that contains it returned.
+    pub(super) async fn call(&self, write: impl FnOnce(Reply) -> Write) -> io::Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.send(write(reply))?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    /// Stops the thread after every write sent before, and closes the file.
+    pub(super) async fn close(&self) -> io::Result<()> {
+        let (reply, rx) = oneshot::channel();
+        self.request(Request::Close { reply })?;
+        rx.await.map_err(|_| closed())?
+    }
+
+    fn request(&self, request: Request) -> io::Result<()> {
+        let tx = self.tx.as_ref().ok_or_else(closed)?;
+        tx.send(request).map_err(|_| closed())
+    }
+}
+
+impl Drop for IoThread {
+    fn drop(&mut self) {
+        // Disconnecting the channel makes the thread finish the queued writes and close the
+        // file. Joining here makes "dropped" mean "file closed", so a node can reopen its data
+        // dir right away (redb locks the file). Nobody holds a handle any more, so no caller is
+        // waiting on a reply: this blocks for at most the commit in flight.
+        drop(self.tx.take());
+        let thread = match self.thread.get_mut() {
+            Ok(thread) => thread.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            tracing::error!("raft-log: storage thread panicked");
+        }
+    }
+}
+
+/// The storage thread's loop: one group commit per turn.
+fn run(shared: Arc<Shared>, rx: mpsc::Receiver<Request>) {
+    let mut committer = Committer {
+        shared,
+        deferred: None,
+        failed: None,
+    };
+    let close = loop {
+        // Every handle gone: finish as a close would, with nobody to tell.
+        let Ok(first) = rx.recv() else { break None };
+        let (group, close) = drain(first, &rx);
+        committer.commit(group);
+        if close.is_some() {
+            break close;
+        }
+    };
+    let result = committer.shutdown();
+    match close {
+        Some(reply) => {
+            let _ = reply.send(result);
+        }
+        None => {
+            if let Err(e) = result {
+                tracing::error!(error = %e, "raft-log: close on drop");
+            }
+        }
+    }
+}
+
+/// `first` and every write queued behind it, up to `MAX_GROUP` or a close request.
+fn drain(first: Request, rx: &mpsc::Receiver<Request>) -> (Vec<Write>, Option<Reply>) {
+    let mut group = Vec::new();
+    let mut next = Some(first);
+    while let Some(request) = next {
+        match request {
+            Request::Write(write) => group.push(write),
+            Request::Close { reply } => return (group, Some(reply)),
+        }
+        if group.len() >= MAX_GROUP {
+            break;
+        }
+        next = rx.try_recv().ok();
+    }
+    (group, None)
+}
+
+/// The first failed commit, replayed to every later write.
+struct Failure {
+    kind: io::ErrorKind,
+    message: String,
+}
+
+impl Failure {
+    fn to_error(&self) -> io::Error {
+        io::Error::new(
+            self.kind,
+            format!("raft-log: store failed earlier: {}", self.message),
+        )
+    }
+}
+
+struct Committer {
+    shared: Arc<Shared>,
+    /// A committed log id saved since the last commit: written by the next durable commit
+    /// rather than by a commit of its own, which would double the fsyncs per client write.
+    deferred: Option<Vec<u8>>,
+    failed: Option<Failure>,
+}
+
+impl Committer {
+    /// Applies `group` in one transaction, then answers every write in it, in order.
+    fn commit(&mut self, group: Vec<Write>) {
+        if let Some(failure) = &self.failed {
+            answer(group, &Err(failure.to_error()));
+            return;
+        }
+        if group
+            .iter()
+            .all(|w| matches!(w, Write::SaveCommitted { .. }))
+        {
+            if let Some(Write::SaveCommitted { value }) = group.into_iter().last() {
+                self.deferred = Some(value);
+            }
+            return;
+        }
+
+        #[cfg(test)]
+        let gate = self.shared.gate.clone();
+        #[cfg(test)]
+        let _held = lock(&gate);
+        let result = self.write(&group);
+        match &result {
+            Ok(()) => self.committed(&group),
+            Err(e) => {
+                tracing::error!(error = %e, "raft-log: commit failed; every later write fails");
+                self.failed = Some(Failure {
+                    kind: e.kind(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        answer(group, &result);
+    }
+
+    /// One transaction holding the deferred committed id and every write of `group`, in order.
+    /// On any error the transaction is dropped, which aborts it: nothing of it reaches the file.
+    fn write(&mut self, group: &[Write]) -> io::Result<()> {
+        let guard = self
+            .shared
+            .db
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        let db = guard.as_ref().ok_or_else(closed)?;
+        let mut tx = db.begin_write().map_err(tables::db_err("begin write"))?;
+        tx.set_durability(Durability::Immediate)
+            .map_err(tables::db_err("set durability"))?;
+        {
+            let mut w = Writer::new(&tx)?;
+            if let Some(value) = self.deferred.take() {
+                w.put_meta(tables::KEY_COMMITTED, &value)?;
+            }
+            for write in group {
+                match write {
+                    Write::Append { rows, .. } => {
+                        for (index, bytes) in rows {
+                            w.insert(*index, bytes)?;
+                        }
+                    }
+                    Write::SaveVote { value, .. } => w.put_meta(tables::KEY_VOTE, value)?,
+                    Write::SaveCommitted { value } => w.put_meta(tables::KEY_COMMITTED, value)?,
+                    Write::TruncateFrom { from, .. } => w.truncate_from(*from)?,
+                    Write::Purge {
+                        upto, last_purged, ..
+                    } => w.purge_upto(*upto, last_purged)?,
+                }
+            }
+        }
+        #[cfg(test)]
+        if self.shared.fail_commits.load(Ordering::SeqCst) {
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "injected: no space left on device",
+            ));
+        }
+        tx.commit().map_err(tables::db_err("commit"))
+    }
+
+    /// Bookkeeping after a successful commit, before anyone is answered: the tail learns that
+    /// the appended rows are committed and drops what the truncations and purges removed; the
+    /// vote cache takes the now durable vote.
+    ///
+    /// Applying the truncations and purges after the group's appends is exact: both are awaited
+    /// by their caller, so no append can queue behind one inside the same group.
+    fn committed(&self, group: &[Write]) {
+        #[cfg(test)]
+        self.shared.commits.fetch_add(1, Ordering::SeqCst);
+        let mut tail = self.shared.tail();
+        let mut last_append = None;
+        for write in group {
+            match write {
+                Write::Append { seq, .. } => last_append = Some(*seq),
+                Write::TruncateFrom { from, .. } => tail.truncate_from(*from),
+                Write::Purge { upto, .. } => tail.purge_upto(*upto),
+                Write::SaveVote { value, .. } => *lock(&self.shared.vote) = Some(value.clone()),
+                Write::SaveCommitted { .. } => {}
+            }
+        }
+        if let Some(seq) = last_append {
+            tail.durable_through(seq);
+        }
+    }
+
+    /// Makes a deferred committed id durable (a clean shutdown keeps the commit index), then
+    /// closes the file, reporting the close error that a plain drop would ignore.
+    fn shutdown(&mut self) -> io::Result<()> {
+        let flushed = match self.deferred.take() {
+            Some(value) if self.failed.is_none() => self.write(&[Write::SaveCommitted { value }]),
+            _ => Ok(()),
+        };
+        self.shared.open.store(false, Ordering::Release);
+        let db = self
+            .shared
+            .db
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let closed = db.map_or(Ok(()), |db| db.close().map_err(tables::db_err("close")));
+        flushed.and(closed)
+    }
+}
+
+/// Sends every write of a group its copy of the group's result (`io::Error` is not `Clone`).
+fn answer(group: Vec<Write>, result: &io::Result<()>) {
+    let copy = || match result {
+        Ok(()) => Ok(()),
+        Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+    };
+    for write in group {
+        match write {
+            Write::Append { flushed, .. } => flushed(copy()),
+            Write::SaveVote { reply, .. }
+            | Write::TruncateFrom { reply, .. }
+            | Write::Purge { reply, .. } => {
+                let _ = reply.send(copy());
+            }
+            Write::SaveCommitted { .. } => {}
+        }
+    }
+}
