@@ -11,6 +11,7 @@
 
 pub mod cluster;
 pub mod ctl;
+pub mod fault;
 
 use std::collections::HashSet;
 use std::net::TcpListener;
