@@ -8,7 +8,69 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use super::history::{Acked, Clock, Entry, History, Op, Outcome, Rng, Seen};
-use crate::cluster::send;
+use crate::Resp;
+
+/// How a request ended: answered, certainly not delivered (the connection was refused), or
+/// lost on the way (it may or may not have been applied).
+enum Sent {
+    Answer(Resp),
+    NotSent,
+    Lost,
+}
+
+impl Sent {
+    fn answer(self) -> Option<Resp> {
+        match self {
+            Sent::Answer(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+fn call(url: &str, method: &str, form: Option<&[(&str, &str)]>, timeout: Duration) -> Sent {
+    static CLIENT: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
+    let client = CLIENT.get_or_init(|| {
+        reqwest::blocking::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client")
+    });
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = client.request(method, url).timeout(timeout);
+    if let Some(form) = form {
+        req = req.form(form);
+    }
+    let resp = match req.send() {
+        Ok(r) => r,
+        Err(e) if e.is_connect() => return Sent::NotSent,
+        Err(_) => return Sent::Lost,
+    };
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    match resp.text() {
+        Ok(body) => Sent::Answer(Resp {
+            status,
+            headers,
+            body,
+        }),
+        Err(_) => Sent::Lost,
+    }
+}
+
+/// A GET whose failure does not matter (the watcher, the final listing).
+fn send(url: &str, method: &str, form: Option<&[(&str, &str)]>, timeout: Duration) -> Option<Resp> {
+    call(url, method, form, timeout).answer()
+}
 
 /// Where the clients write: registers `/fault/r<i>` and the queue `/fault/q`.
 pub const PREFIX: &str = "/v2/keys/fault";
@@ -88,6 +150,9 @@ impl Client {
         let choice = self.rng.below(10);
         let (op, outcome, node) = if choice < 4 {
             let r = send(&format!("{path}?quorum=true"), "GET", None, t);
+            if r.is_none() {
+                thread::sleep(REFUSED_PAUSE);
+            }
             let outcome = match &r {
                 Some(r) if r.status == 200 => node_of(&r.body)
                     .and_then(|n| n["value"].as_str().map(|v| Outcome::Read(Some(v.into())))),
@@ -103,16 +168,20 @@ impl Client {
             }
             (Op::Read, outcome, None)
         } else if choice < 7 {
-            let r = send(&path, "PUT", Some(&[("value", &value)]), t);
-            let (outcome, node) = write_outcome(r.as_ref());
+            let r = call(&path, "PUT", Some(&[("value", &value)]), t);
+            let Some((outcome, node)) = write_outcome(r) else {
+                return;
+            };
             (Op::Write(value.clone()), outcome, node)
         } else if choice < 9 {
             let expect = self.known[k as usize]
                 .clone()
                 .unwrap_or_else(|| "none".into());
             let form = [("value", value.as_str()), ("prevValue", expect.as_str())];
-            let r = send(&path, "PUT", Some(&form), t);
-            let (outcome, node) = write_outcome(r.as_ref());
+            let r = call(&path, "PUT", Some(&form), t);
+            let Some((outcome, node)) = write_outcome(r) else {
+                return;
+            };
             let op = Op::Cas {
                 expect,
                 new: value.clone(),
@@ -150,18 +219,32 @@ impl Client {
     }
 }
 
-/// A write's outcome: 2xx done, 412/404 a refused swap, anything else unknown.
-fn write_outcome(r: Option<&crate::Resp>) -> (Outcome, Option<serde_json::Value>) {
-    match r {
-        Some(r) if r.status == 200 || r.status == 201 => (Outcome::Done, node_of(&r.body)),
-        Some(r) if r.status == 412 && r.body.contains("\"errorCode\":101") => {
-            (Outcome::CasFailed, None)
+/// After a refused connection, so a client of a dead member does not spin.
+const REFUSED_PAUSE: Duration = Duration::from_millis(50);
+
+/// A write's outcome: 2xx done, 412/404 a refused swap, anything else unknown; `None` when it
+/// was certainly never delivered (it is left out of the history).
+fn write_outcome(r: Sent) -> Option<(Outcome, Option<serde_json::Value>)> {
+    let r = match r {
+        Sent::Answer(r) => r,
+        Sent::NotSent => {
+            thread::sleep(REFUSED_PAUSE);
+            return None;
         }
-        Some(r) if r.status == 404 && r.body.contains("\"errorCode\":100") => {
-            (Outcome::CasFailed, None)
+        Sent::Lost => {
+            thread::sleep(REFUSED_PAUSE);
+            return Some((Outcome::Unknown, None));
         }
-        _ => (Outcome::Unknown, None),
-    }
+    };
+    Some(match r.status {
+        200 | 201 => (Outcome::Done, node_of(&r.body)),
+        412 if r.body.contains("\"errorCode\":101") => (Outcome::CasFailed, None),
+        404 if r.body.contains("\"errorCode\":100") => (Outcome::CasFailed, None),
+        _ => {
+            thread::sleep(REFUSED_PAUSE);
+            (Outcome::Unknown, None)
+        }
+    })
 }
 
 impl Workload {
