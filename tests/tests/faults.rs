@@ -71,3 +71,13 @@ fn leader_deaf() {
         Fault::LeaderDeaf,
     );
 }
+
+#[test]
+fn everyone_killed() {
+    scenario("kill -9 of all three", Fault::KillAll);
+}
+
+#[test]
+fn rolling_restart() {
+    scenario("rolling restart", Fault::RollingRestart);
+}

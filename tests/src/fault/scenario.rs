@@ -32,6 +32,10 @@ pub enum Fault {
     StopLeader,
     /// Every link delayed this much each way, from the start.
     DelayAll(Duration),
+    /// kill -9 of every member; all restarted at the heal.
+    KillAll,
+    /// Each member in turn killed, restarted and waited for until healthy (no hold).
+    RollingRestart,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +89,8 @@ pub struct Report {
     pub by_link: String,
     pub ops: usize,
     pub acked: usize,
+    /// Writes acknowledged while the fault was held.
+    pub acked_during_fault: u64,
     pub problems: Vec<String>,
     pub logs: String,
 }
@@ -93,7 +99,7 @@ impl Report {
     pub fn line(&self) -> String {
         let ms = |d: Option<Duration>| d.map_or("never".into(), |d| d.as_millis().to_string());
         format!(
-            "fault-report | {} | {} | heal->write {} ms | heal->healthy {} ms | peer conns {} ({}) | ops {} acked {} | {}",
+            "fault-report | {} | {} | heal->write {} ms | heal->healthy {} ms | peer conns {} ({}) | ops {} acked {} (during fault {}) | {}",
             self.name,
             if crate::running_real() {
                 "real etcd"
@@ -106,6 +112,7 @@ impl Report {
             self.by_link,
             self.ops,
             self.acked,
+            self.acked_during_fault,
             if self.problems.is_empty() {
                 "ok".to_string()
             } else {
@@ -144,7 +151,9 @@ pub fn run(s: &Scenario) -> Report {
     if !w.wait_acked(20, Duration::from_secs(10)) {
         report.problems.push("no progress before the fault".into());
     }
+    let before = w.acked.load(std::sync::atomic::Ordering::SeqCst);
     hold_fault(s, &mut net, leader, follower, &mut report);
+    report.acked_during_fault = w.acked.load(std::sync::atomic::Ordering::SeqCst) - before;
     let healed = Instant::now();
     heal(s, &mut net, leader, follower);
     report.heal_to_write = first_write(&net, healed);
@@ -209,6 +218,8 @@ fn hold_fault(s: &Scenario, net: &mut Net, leader: usize, follower: usize, repor
         Fault::KillLeader => net.nodes[leader].kill(),
         Fault::KillFollower => net.nodes[follower].kill(),
         Fault::StopLeader => net.nodes[leader].pause(),
+        Fault::KillAll => net.nodes.iter_mut().for_each(super::Node::kill),
+        Fault::RollingRestart => return rolling_restart(net, report),
     }
     let until = Instant::now() + s.hold;
     if s.fault == Fault::MinorityPartition {
@@ -251,12 +262,27 @@ fn minority_refuses(net: &Net, i: usize, from: Instant, until: Instant, report: 
     }
 }
 
+fn rolling_restart(net: &mut Net, report: &mut Report) {
+    for i in 0..net.nodes.len() {
+        net.nodes[i].kill();
+        net.nodes[i].spawn();
+        if !super::poll(Duration::from_secs(10), || net.all_healthy()) {
+            report.problems.push(format!(
+                "not healthy 10 s after restarting {}",
+                net.nodes[i].name
+            ));
+            return;
+        }
+    }
+}
+
 fn heal(s: &Scenario, net: &mut Net, leader: usize, follower: usize) {
     match s.fault {
         Fault::KillLeader => net.nodes[leader].spawn(),
         Fault::KillFollower => net.nodes[follower].spawn(),
         Fault::StopLeader => net.nodes[leader].resume(),
-        Fault::DelayAll(_) => {}
+        Fault::KillAll => net.nodes.iter_mut().for_each(super::Node::spawn),
+        Fault::DelayAll(_) | Fault::RollingRestart => {}
         _ => net.proxy.heal(),
     }
 }

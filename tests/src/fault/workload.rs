@@ -14,7 +14,7 @@ use crate::Resp;
 /// lost on the way (it may or may not have been applied).
 enum Sent {
     Answer(Resp),
-    NotSent,
+    Refused,
     Lost,
 }
 
@@ -43,7 +43,7 @@ fn call(url: &str, method: &str, form: Option<&[(&str, &str)]>, timeout: Duratio
     }
     let resp = match req.send() {
         Ok(r) => r,
-        Err(e) if e.is_connect() => return Sent::NotSent,
+        Err(e) if e.is_connect() => return Sent::Refused,
         Err(_) => return Sent::Lost,
     };
     let status = resp.status().as_u16();
@@ -227,7 +227,7 @@ const REFUSED_PAUSE: Duration = Duration::from_millis(50);
 fn write_outcome(r: Sent) -> Option<(Outcome, Option<serde_json::Value>)> {
     let r = match r {
         Sent::Answer(r) => r,
-        Sent::NotSent => {
+        Sent::Refused => {
             thread::sleep(REFUSED_PAUSE);
             return None;
         }
@@ -366,7 +366,12 @@ fn watch(urls: &[String], target: &AtomicU64) -> Result<Vec<Seen>, String> {
             Some(r) if r.status == 400 || r.status == 401 => {
                 return Err(format!("watch from {next} refused: {}", r.body.trim()));
             }
-            _ => member += 1,
+            Some(_) => member += 1,
+            None => {
+                // Refused or idle: try the next member, without spinning on a dead one.
+                member += 1;
+                thread::sleep(REFUSED_PAUSE);
+            }
         }
     }
     Ok(seen)
