@@ -89,6 +89,8 @@ pub struct Report {
     pub by_link: String,
     pub ops: usize,
     pub acked: usize,
+    /// The leader before the fault and after the heal (`n1`..), `?` if none agreed.
+    pub leaders: (String, String),
     /// Writes acknowledged while the fault was held.
     pub acked_during_fault: u64,
     pub problems: Vec<String>,
@@ -99,7 +101,7 @@ impl Report {
     pub fn line(&self) -> String {
         let ms = |d: Option<Duration>| d.map_or("never".into(), |d| d.as_millis().to_string());
         format!(
-            "fault-report | {} | {} | heal->write {} ms | heal->healthy {} ms | peer conns {} ({}) | ops {} acked {} (during fault {}) | {}",
+            "fault-report | {} | {} | heal->write {} ms | heal->healthy {} ms | peer conns {} ({}) | leader {}->{} | ops {} acked {} (during fault {}) | {}",
             self.name,
             if crate::running_real() {
                 "real etcd"
@@ -110,6 +112,8 @@ impl Report {
             ms(self.heal_to_healthy),
             self.peer_connections,
             self.by_link,
+            self.leaders.0,
+            self.leaders.1,
             self.ops,
             self.acked,
             self.acked_during_fault,
@@ -157,6 +161,11 @@ pub fn run(s: &Scenario) -> Report {
     let healed = Instant::now();
     heal(s, &mut net, leader, follower);
     report.heal_to_write = first_write(&net, healed);
+    let after = net.leader_among(&net.live(), Duration::from_secs(5));
+    report.leaders = (
+        net.nodes[leader].name.clone(),
+        after.map_or("?".into(), |l| net.nodes[l].name.clone()),
+    );
     report.heal_to_healthy = crate::fault::poll(MEASURE.saturating_sub(healed.elapsed()), || {
         net.all_healthy()
     })
