@@ -84,6 +84,8 @@ impl Scenario {
 pub struct Report {
     pub name: String,
     pub heal_to_write: Option<Duration>,
+    /// From the fault's start to the first write acknowledged by a member of the majority.
+    pub fault_to_write: Option<Duration>,
     pub heal_to_healthy: Option<Duration>,
     pub peer_connections: u64,
     pub by_link: String,
@@ -101,13 +103,14 @@ impl Report {
     pub fn line(&self) -> String {
         let ms = |d: Option<Duration>| d.map_or("never".into(), |d| d.as_millis().to_string());
         format!(
-            "fault-report | {} | {} | heal->write {} ms | heal->healthy {} ms | peer conns {} ({}) | leader {}->{} | ops {} acked {} (during fault {}) | {}",
+            "fault-report | {} | {} | fault->write on majority {} ms | heal->write {} ms | heal->healthy {} ms | peer conns {} ({}) | leader {}->{} | ops {} acked {} (during fault {}) | {}",
             self.name,
             if crate::running_real() {
                 "real etcd"
             } else {
                 "ours"
             },
+            ms(self.fault_to_write),
             ms(self.heal_to_write),
             ms(self.heal_to_healthy),
             self.peer_connections,
@@ -158,9 +161,21 @@ pub fn run(s: &Scenario) -> Report {
     let before = w.acked.load(std::sync::atomic::Ordering::SeqCst);
     hold_fault(s, &mut net, leader, follower, &mut report);
     report.acked_during_fault = w.acked.load(std::sync::atomic::Ordering::SeqCst) - before;
+    // The majority that lost its leader must elect another and serve within the heal limit.
+    let failover = matches!(
+        s.fault,
+        Fault::IsolateLeader | Fault::KillLeader | Fault::StopLeader
+    );
+    if failover && !within(report.fault_to_write, s.heal_limit()) {
+        report.problems.push(
+            "the majority acknowledged no write within 3 election timeouts of losing its leader"
+                .into(),
+        );
+    }
     let healed = Instant::now();
     heal(s, &mut net, leader, follower);
-    report.heal_to_write = first_write(&net, healed);
+    let all: Vec<usize> = (0..net.nodes.len()).collect();
+    report.heal_to_write = first_write(&net, &all, healed, MEASURE);
     let after = net.leader_among(&net.live(), Duration::from_secs(5));
     report.leaders = (
         net.nodes[leader].name.clone(),
@@ -230,7 +245,22 @@ fn hold_fault(s: &Scenario, net: &mut Net, leader: usize, follower: usize, repor
         Fault::KillAll => net.nodes.iter_mut().for_each(super::Node::kill),
         Fault::RollingRestart => return rolling_restart(net, report),
     }
-    let until = Instant::now() + s.hold;
+    let started = Instant::now();
+    let until = started + s.hold;
+    let survivors: Vec<usize> = match s.fault {
+        Fault::BlackholeFollower | Fault::MinorityPartition | Fault::KillFollower => {
+            (0..n).filter(|i| *i != follower).collect()
+        }
+        Fault::IsolateLeader
+        | Fault::LeaderMute
+        | Fault::LeaderDeaf
+        | Fault::KillLeader
+        | Fault::StopLeader => (0..n).filter(|i| *i != leader).collect(),
+        _ => Vec::new(),
+    };
+    if !survivors.is_empty() {
+        report.fault_to_write = first_write(net, &survivors, started, s.hold);
+    }
     if s.fault == Fault::MinorityPartition {
         // Give the cut-off member an election timeout to notice, then keep asking it.
         let from = Instant::now() + s.timing.election();
@@ -296,13 +326,14 @@ fn heal(s: &Scenario, net: &mut Net, leader: usize, follower: usize) {
     }
 }
 
-/// Time from `healed` to the first acknowledged write on any live member.
-fn first_write(net: &Net, healed: Instant) -> Option<Duration> {
+/// Time from `since` to the first acknowledged write on one of the members `on`, if within
+/// `limit`.
+fn first_write(net: &Net, on: &[usize], since: Instant, limit: Duration) -> Option<Duration> {
     for round in 0..10_000u32 {
-        if healed.elapsed() > MEASURE {
+        if since.elapsed() > limit {
             return None;
         }
-        let node = &net.nodes[round as usize % net.nodes.len()];
+        let node = &net.nodes[on[round as usize % on.len()]];
         if !node.is_live() {
             continue;
         }
@@ -313,7 +344,7 @@ fn first_write(net: &Net, healed: Instant) -> Option<Duration> {
             Duration::from_millis(1000),
         );
         if r.is_some_and(|r| r.status / 100 == 2) {
-            return Some(healed.elapsed());
+            return Some(since.elapsed());
         }
         std::thread::sleep(Duration::from_millis(10));
     }
