@@ -86,6 +86,8 @@ pub struct Report {
     pub heal_to_write: Option<Duration>,
     /// From the fault's start to the first write acknowledged by a member of the majority.
     pub fault_to_write: Option<Duration>,
+    /// Whether the fault left a majority whose writes were timed (`fault_to_write`).
+    pub majority_timed: bool,
     pub heal_to_healthy: Option<Duration>,
     pub peer_connections: u64,
     pub by_link: String,
@@ -110,7 +112,11 @@ impl Report {
             } else {
                 "ours"
             },
-            ms(self.fault_to_write),
+            if self.majority_timed {
+                ms(self.fault_to_write)
+            } else {
+                "-".into()
+            },
             ms(self.heal_to_write),
             ms(self.heal_to_healthy),
             self.peer_connections,
@@ -258,7 +264,8 @@ fn hold_fault(s: &Scenario, net: &mut Net, leader: usize, follower: usize, repor
         | Fault::StopLeader => (0..n).filter(|i| *i != leader).collect(),
         _ => Vec::new(),
     };
-    if !survivors.is_empty() {
+    report.majority_timed = !survivors.is_empty();
+    if report.majority_timed {
         report.fault_to_write = first_write(net, &survivors, started, s.hold);
     }
     if s.fault == Fault::MinorityPartition {
