@@ -95,6 +95,8 @@ pub struct Report {
     pub acked: usize,
     /// The leader before the fault and after the heal (`n1`..), `?` if none agreed.
     pub leaders: (String, String),
+    /// Median latency of writes on the leader before and during the fault (follower faults).
+    pub leader_write_p50: Option<(Duration, Duration)>,
     /// Writes acknowledged while the fault was held.
     pub acked_during_fault: u64,
     pub problems: Vec<String>,
@@ -105,7 +107,7 @@ impl Report {
     pub fn line(&self) -> String {
         let ms = |d: Option<Duration>| d.map_or("never".into(), |d| d.as_millis().to_string());
         format!(
-            "fault-report | {} | {} | fault->write on majority {} ms | heal->write {} ms | heal->healthy {} ms | peer conns {} ({}) | leader {}->{} | ops {} acked {} (during fault {}) | {}",
+            "fault-report | {} | {} | fault->write on majority {} ms | heal->write {} ms | heal->healthy {} ms | peer conns {} ({}) | leader {}->{} | leader write p50 {} | ops {} acked {} (during fault {}) | {}",
             self.name,
             if crate::running_real() {
                 "real etcd"
@@ -123,6 +125,11 @@ impl Report {
             self.by_link,
             self.leaders.0,
             self.leaders.1,
+            self.leader_write_p50.map_or("-".into(), |(a, b)| format!(
+                "{} -> {} ms",
+                a.as_millis(),
+                b.as_millis()
+            )),
             self.ops,
             self.acked,
             self.acked_during_fault,
@@ -253,6 +260,11 @@ fn hold_fault(s: &Scenario, net: &mut Net, leader: usize, follower: usize, repor
     }
     let started = Instant::now();
     let until = started + s.hold;
+    let baseline = matches!(
+        s.fault,
+        Fault::BlackholeFollower | Fault::MinorityPartition | Fault::KillFollower
+    )
+    .then(|| median_write(net, leader, Instant::now() + Duration::from_millis(300)));
     let survivors: Vec<usize> = match s.fault {
         Fault::BlackholeFollower | Fault::MinorityPartition | Fault::KillFollower => {
             (0..n).filter(|i| *i != follower).collect()
@@ -273,8 +285,47 @@ fn hold_fault(s: &Scenario, net: &mut Net, leader: usize, follower: usize, repor
         let from = Instant::now() + s.timing.election();
         minority_refuses(net, follower, from, until, report);
     }
+    if let Some(before) = baseline {
+        // Measured once the fault is an election timeout old, through to its end.
+        std::thread::sleep(
+            (started + s.timing.election()).saturating_duration_since(Instant::now()),
+        );
+        let during = median_write(net, leader, until);
+        report.leader_write_p50 = Some((before, during));
+        let slack = Duration::from_millis(s.timing.heartbeat_ms);
+        if during > before + slack {
+            report.problems.push(format!(
+                "the leader's writes slowed from {before:?} to {during:?} (median) with a follower gone"
+            ));
+        }
+    }
     let left = until.saturating_duration_since(Instant::now());
     std::thread::sleep(left);
+}
+
+/// Median latency of sequential writes on member `i` until `until` (at least one write).
+fn median_write(net: &Net, i: usize, until: Instant) -> Duration {
+    let mut times = Vec::new();
+    for round in 0..1000u32 {
+        let t = Instant::now();
+        let ok = send(
+            &net.nodes[i].url("/v2/keys/latency"),
+            "PUT",
+            Some(&[("value", &round.to_string())]),
+            Duration::from_secs(2),
+        )
+        .is_some_and(|r| r.status / 100 == 2);
+        times.push(if ok {
+            t.elapsed()
+        } else {
+            Duration::from_secs(2)
+        });
+        if Instant::now() >= until {
+            break;
+        }
+    }
+    times.sort();
+    times[times.len() / 2]
 }
 
 /// Until `until`, the isolated member must neither acknowledge a write nor answer a quorum read.
