@@ -241,6 +241,12 @@ fn links(net: &Net) -> String {
 /// Apply the fault and hold it for `s.hold`.
 fn hold_fault(s: &Scenario, net: &mut Net, leader: usize, follower: usize, report: &mut Report) {
     let n = net.nodes.len();
+    // The leader's write latency before a follower fault, to compare with during it.
+    let baseline = matches!(
+        s.fault,
+        Fault::BlackholeFollower | Fault::MinorityPartition | Fault::KillFollower
+    )
+    .then(|| median_write(net, leader, Instant::now() + Duration::from_millis(300)));
     match s.fault {
         Fault::None | Fault::DelayAll(_) => {}
         Fault::IsolateLeader => net.proxy.isolate(leader, n, Link::Drop),
@@ -260,11 +266,6 @@ fn hold_fault(s: &Scenario, net: &mut Net, leader: usize, follower: usize, repor
     }
     let started = Instant::now();
     let until = started + s.hold;
-    let baseline = matches!(
-        s.fault,
-        Fault::BlackholeFollower | Fault::MinorityPartition | Fault::KillFollower
-    )
-    .then(|| median_write(net, leader, Instant::now() + Duration::from_millis(300)));
     let survivors: Vec<usize> = match s.fault {
         Fault::BlackholeFollower | Fault::MinorityPartition | Fault::KillFollower => {
             (0..n).filter(|i| *i != follower).collect()
