@@ -11,6 +11,13 @@
 //! DROP looks like to TCP, whose retransmissions deliver the held bytes once the path is back;
 //! throwing bytes away in user space would instead corrupt the HTTP stream, which no real
 //! network does.
+//!
+//! Two differences from a real network: a connection to a member that is down is accepted and
+//! then closed (the proxy's port stays open), not refused; and real etcd's long-lived streams
+//! are GETs that the RECEIVING member opens (`/raft/stream/...`, messages flow against the
+//! connection), so a one-way rule cuts the opposite raft direction there than for ours, whose
+//! every RPC flows with the connection. Real etcd's probes carry no sender header: a connection
+//! without one gets the most severe rule into its destination.
 
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
