@@ -18,6 +18,7 @@ pub mod cluster;
 pub mod ctl;
 pub mod daemon;
 pub mod diff;
+pub mod fault;
 pub mod http;
 pub mod inprocess;
 pub mod real;

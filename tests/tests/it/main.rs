@@ -14,6 +14,7 @@ mod errors;
 mod etcdctl;
 mod etcdctl_compat;
 mod etcdctl_pipes;
+mod faults;
 mod keys_api;
 mod peer_security;
 mod restart;

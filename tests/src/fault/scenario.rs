@@ -1,0 +1,462 @@
+//! One fault scenario end to end: three members behind the proxy, clients on all of them, a
+//! fault held for a while, the heal, and then the verdict: how long until a write succeeds and
+//! every member is healthy, how many peer connections were opened, and the three checks.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use super::checker::{check_linearizable, check_no_lost_writes, check_watch};
+use super::proxy::Link;
+use super::workload::{Config, Workload, queue_listing};
+use super::{Net, Timing};
+use crate::cluster::send;
+
+/// What goes wrong, and to whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    /// Every link to and from the leader black-holed.
+    IsolateLeader,
+    /// The leader's own connections black-holed: it can receive, not send.
+    LeaderMute,
+    /// Connections to the leader black-holed: it can send, not receive.
+    LeaderDeaf,
+    /// Every link to and from a follower black-holed.
+    BlackholeFollower,
+    /// A follower cut off by resets (connections refused and closed); it must not serve
+    /// `quorum=true` reads or accept writes meanwhile.
+    MinorityPartition,
+    KillLeader,
+    KillFollower,
+    /// SIGSTOP of the leader for the hold (longer than the election timeout).
+    StopLeader,
+    /// Every link delayed this much each way, from the start.
+    DelayAll(Duration),
+    /// kill -9 of every member; all restarted at the heal.
+    KillAll,
+    /// Each member in turn killed, restarted and waited for until healthy (no hold).
+    RollingRestart,
+}
+
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub fault: Fault,
+    pub hold: Duration,
+    pub timing: Timing,
+    pub setup_delay: Duration,
+    pub workload: Config,
+}
+
+impl Scenario {
+    /// Defaults: 100/1000 ms timing (so "3 election timeouts" is 3 s on a busy machine), a
+    /// 3 s fault (`FAULT_HOLD_MS` overrides it for a soak), 5 ms connection setup.
+    pub fn new(name: &'static str, fault: Fault) -> Scenario {
+        let hold = std::env::var("FAULT_HOLD_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::from_secs(3), Duration::from_millis);
+        let mut workload = Config::default();
+        if hold > Duration::from_secs(10) {
+            workload.max_ops = 20_000;
+        }
+        Scenario {
+            name,
+            fault,
+            hold,
+            timing: Timing {
+                heartbeat_ms: 100,
+                election_ms: 1000,
+            },
+            setup_delay: Duration::from_millis(5),
+            workload,
+        }
+    }
+
+    /// What a scenario must meet after the heal.
+    pub fn heal_limit(&self) -> Duration {
+        3 * self.timing.election()
+    }
+}
+
+/// What one run measured.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub name: String,
+    pub heal_to_write: Option<Duration>,
+    /// From the fault's start to the first write acknowledged by a member of the majority.
+    pub fault_to_write: Option<Duration>,
+    /// Whether the fault left a majority whose writes were timed (`fault_to_write`).
+    pub majority_timed: bool,
+    pub heal_to_healthy: Option<Duration>,
+    pub peer_connections: u64,
+    pub by_link: String,
+    pub ops: usize,
+    pub acked: usize,
+    /// The leader before the fault and after the heal (`n1`..), `?` if none agreed.
+    pub leaders: (String, String),
+    /// Median latency of writes on the leader before and during the fault (follower faults).
+    pub leader_write_p50: Option<(Duration, Duration)>,
+    /// Writes acknowledged while the fault was held.
+    pub acked_during_fault: u64,
+    pub problems: Vec<String>,
+    pub logs: String,
+}
+
+impl Report {
+    pub fn line(&self) -> String {
+        let ms = |d: Option<Duration>| d.map_or("never".into(), |d| d.as_millis().to_string());
+        format!(
+            "fault-report | {} | {} | fault->write on majority {} ms | heal->write {} ms | heal->healthy {} ms | peer conns {} ({}) | leader {}->{} | leader write p50 {} | ops {} acked {} (during fault {}) | {}",
+            self.name,
+            if crate::running_real() {
+                "real etcd"
+            } else {
+                "ours"
+            },
+            if self.majority_timed {
+                ms(self.fault_to_write)
+            } else {
+                "-".into()
+            },
+            ms(self.heal_to_write),
+            ms(self.heal_to_healthy),
+            self.peer_connections,
+            self.by_link,
+            self.leaders.0,
+            self.leaders.1,
+            self.leader_write_p50.map_or("-".into(), |(a, b)| format!(
+                "{} -> {} ms",
+                a.as_millis(),
+                b.as_millis()
+            )),
+            self.ops,
+            self.acked,
+            self.acked_during_fault,
+            if self.problems.is_empty() {
+                "ok".to_string()
+            } else {
+                self.problems.join("; ")
+            }
+        )
+    }
+}
+
+/// How long after the heal we keep measuring (past the limit, so the report has a number).
+const MEASURE: Duration = Duration::from_secs(20);
+
+/// Run `s` and return its report; [`assert_passes`] judges it.
+pub fn run(s: &Scenario) -> Report {
+    let delay = match s.fault {
+        Fault::DelayAll(d) => Some(d),
+        _ => None,
+    };
+    let net = Net::start(3, s.timing, s.setup_delay);
+    let mut net = net;
+    if let Some(d) = delay {
+        for a in 0..3 {
+            for b in (0..3).filter(|b| *b != a) {
+                net.proxy.set(a, b, Link::Delay(d));
+            }
+        }
+    }
+    let urls: Vec<String> = net.nodes.iter().map(|n| n.client_url()).collect();
+    let leader = net.leader(crate::READY_LIMIT);
+    let follower = (0..3).find(|i| *i != leader).expect("a follower");
+    let mut report = Report {
+        name: s.name.to_string(),
+        ..Report::default()
+    };
+    let w = Workload::start(&urls, &s.workload);
+    if !w.wait_acked(20, Duration::from_secs(10)) {
+        report.problems.push("no progress before the fault".into());
+    }
+    let before = w.acked.load(std::sync::atomic::Ordering::SeqCst);
+    hold_fault(s, &mut net, leader, follower, &mut report);
+    report.acked_during_fault = w.acked.load(std::sync::atomic::Ordering::SeqCst) - before;
+    // The majority that lost its leader must elect another and serve within the heal limit.
+    let failover = matches!(
+        s.fault,
+        Fault::IsolateLeader | Fault::KillLeader | Fault::StopLeader
+    );
+    if failover && !within(report.fault_to_write, s.heal_limit()) {
+        report.problems.push(
+            "the majority acknowledged no write within 3 election timeouts of losing its leader"
+                .into(),
+        );
+    }
+    let healed = Instant::now();
+    heal(s, &mut net, leader, follower);
+    let all: Vec<usize> = (0..net.nodes.len()).collect();
+    report.heal_to_write = first_write(&net, &all, healed, MEASURE);
+    let after = net.leader_among(&net.live(), Duration::from_secs(5));
+    report.leaders = (
+        net.nodes[leader].name.clone(),
+        after.map_or("?".into(), |l| net.nodes[l].name.clone()),
+    );
+    report.heal_to_healthy = crate::fault::poll(MEASURE.saturating_sub(healed.elapsed()), || {
+        net.all_healthy()
+    })
+    .then(|| healed.elapsed());
+    if !w.wait_acked(20, Duration::from_secs(5)) {
+        report
+            .problems
+            .push("clients made no progress after the heal".into());
+    }
+    let (hist, seen) = w.finish();
+    report.ops = hist.ops.len();
+    report.acked = hist.acked.len();
+    judge(&hist, seen, &urls, &mut report);
+    report.peer_connections = net.proxy.opened_total();
+    report.by_link = links(&net);
+    if !report.problems.is_empty() || !within(report.heal_to_healthy, s.heal_limit()) {
+        for n in &net.nodes {
+            let _ = writeln!(
+                report.logs,
+                "--- {} log (last 25 lines):\n{}",
+                n.name,
+                n.log_tail(25)
+            );
+        }
+    }
+    report
+}
+
+fn within(d: Option<Duration>, limit: Duration) -> bool {
+    d.is_some_and(|d| d <= limit)
+}
+
+fn links(net: &Net) -> String {
+    let mut v: Vec<_> = net.proxy.opened().into_iter().collect();
+    v.sort();
+    v.iter()
+        .map(|((from, to), n)| {
+            let f = from.map_or("?".to_string(), |f| (f + 1).to_string());
+            format!("{f}->{}:{n}", to + 1)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Apply the fault and hold it for `s.hold`.
+fn hold_fault(s: &Scenario, net: &mut Net, leader: usize, follower: usize, report: &mut Report) {
+    let n = net.nodes.len();
+    // The leader's write latency before a follower fault, to compare with during it.
+    let baseline = matches!(
+        s.fault,
+        Fault::BlackholeFollower | Fault::MinorityPartition | Fault::KillFollower
+    )
+    .then(|| median_write(net, leader, Instant::now() + Duration::from_millis(300)));
+    match s.fault {
+        Fault::None | Fault::DelayAll(_) => {}
+        Fault::IsolateLeader => net.proxy.isolate(leader, n, Link::Drop),
+        Fault::BlackholeFollower => net.proxy.isolate(follower, n, Link::Drop),
+        Fault::MinorityPartition => net.proxy.isolate(follower, n, Link::Reset),
+        Fault::LeaderMute => (0..n)
+            .filter(|b| *b != leader)
+            .for_each(|b| net.proxy.set(leader, b, Link::Drop)),
+        Fault::LeaderDeaf => (0..n)
+            .filter(|a| *a != leader)
+            .for_each(|a| net.proxy.set(a, leader, Link::Drop)),
+        Fault::KillLeader => net.nodes[leader].kill(),
+        Fault::KillFollower => net.nodes[follower].kill(),
+        Fault::StopLeader => net.nodes[leader].pause(),
+        Fault::KillAll => net.nodes.iter_mut().for_each(super::Node::kill),
+        Fault::RollingRestart => return rolling_restart(net, report),
+    }
+    let started = Instant::now();
+    let until = started + s.hold;
+    let survivors: Vec<usize> = match s.fault {
+        Fault::BlackholeFollower | Fault::MinorityPartition | Fault::KillFollower => {
+            (0..n).filter(|i| *i != follower).collect()
+        }
+        Fault::IsolateLeader
+        | Fault::LeaderMute
+        | Fault::LeaderDeaf
+        | Fault::KillLeader
+        | Fault::StopLeader => (0..n).filter(|i| *i != leader).collect(),
+        _ => Vec::new(),
+    };
+    report.majority_timed = !survivors.is_empty();
+    if report.majority_timed {
+        report.fault_to_write = first_write(net, &survivors, started, s.hold);
+    }
+    if s.fault == Fault::MinorityPartition {
+        // Give the cut-off member an election timeout to notice, then keep asking it.
+        let from = Instant::now() + s.timing.election();
+        minority_refuses(net, follower, from, until, report);
+    }
+    if let Some(before) = baseline {
+        // Measured once the fault is an election timeout old, through to its end.
+        std::thread::sleep(
+            (started + s.timing.election()).saturating_duration_since(Instant::now()),
+        );
+        let during = median_write(net, leader, until);
+        report.leader_write_p50 = Some((before, during));
+        let slack = Duration::from_millis(s.timing.heartbeat_ms);
+        if during > before + slack {
+            report.problems.push(format!(
+                "the leader's writes slowed from {before:?} to {during:?} (median) with a follower gone"
+            ));
+        }
+    }
+    let left = until.saturating_duration_since(Instant::now());
+    std::thread::sleep(left);
+}
+
+/// Median latency of sequential writes on member `i` until `until` (at least one write).
+fn median_write(net: &Net, i: usize, until: Instant) -> Duration {
+    let mut times = Vec::new();
+    for round in 0..1000u32 {
+        let t = Instant::now();
+        let ok = send(
+            &net.nodes[i].url("/v2/keys/latency"),
+            "PUT",
+            Some(&[("value", &round.to_string())]),
+            Duration::from_secs(2),
+        )
+        .is_some_and(|r| r.status / 100 == 2);
+        times.push(if ok {
+            t.elapsed()
+        } else {
+            Duration::from_secs(2)
+        });
+        if Instant::now() >= until {
+            break;
+        }
+    }
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Until `until`, the isolated member must neither acknowledge a write nor answer a quorum read.
+fn minority_refuses(net: &Net, i: usize, from: Instant, until: Instant, report: &mut Report) {
+    std::thread::sleep(from.saturating_duration_since(Instant::now()));
+    let node = &net.nodes[i];
+    let t = Duration::from_millis(500);
+    for round in 0..100 {
+        if Instant::now() >= until {
+            break;
+        }
+        let w = send(
+            &node.url("/v2/keys/minority"),
+            "PUT",
+            Some(&[("value", &round.to_string())]),
+            t,
+        );
+        if w.as_ref().is_some_and(|r| r.status / 100 == 2) {
+            report
+                .problems
+                .push("the isolated member accepted a write".into());
+            return;
+        }
+        let r = send(&node.url("/v2/keys/fault/r0?quorum=true"), "GET", None, t);
+        if r.as_ref().is_some_and(|r| r.status == 200) {
+            report
+                .problems
+                .push("the isolated member served a quorum read".into());
+            return;
+        }
+    }
+}
+
+fn rolling_restart(net: &mut Net, report: &mut Report) {
+    for i in 0..net.nodes.len() {
+        net.nodes[i].kill();
+        net.nodes[i].spawn();
+        if !super::poll(Duration::from_secs(10), || net.all_healthy()) {
+            report.problems.push(format!(
+                "not healthy 10 s after restarting {}",
+                net.nodes[i].name
+            ));
+            return;
+        }
+    }
+}
+
+fn heal(s: &Scenario, net: &mut Net, leader: usize, follower: usize) {
+    match s.fault {
+        Fault::KillLeader => net.nodes[leader].spawn(),
+        Fault::KillFollower => net.nodes[follower].spawn(),
+        Fault::StopLeader => net.nodes[leader].resume(),
+        Fault::KillAll => net.nodes.iter_mut().for_each(super::Node::spawn),
+        Fault::DelayAll(_) | Fault::RollingRestart => {}
+        _ => net.proxy.heal(),
+    }
+}
+
+/// Time from `since` to the first acknowledged write on one of the members `on`, if within
+/// `limit`.
+fn first_write(net: &Net, on: &[usize], since: Instant, limit: Duration) -> Option<Duration> {
+    for round in 0..10_000u32 {
+        if since.elapsed() > limit {
+            return None;
+        }
+        let node = &net.nodes[on[round as usize % on.len()]];
+        if !node.is_live() {
+            continue;
+        }
+        let r = send(
+            &node.url("/v2/keys/probe"),
+            "PUT",
+            Some(&[("value", &round.to_string())]),
+            Duration::from_millis(1000),
+        );
+        if r.is_some_and(|r| r.status / 100 == 2) {
+            return Some(since.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+fn judge(
+    hist: &super::history::History,
+    seen: Result<Vec<super::history::Seen>, String>,
+    urls: &[String],
+    report: &mut Report,
+) {
+    if let Err(v) = check_linearizable(&hist.ops) {
+        report.problems.push(format!("linearizability: {v:?}"));
+    }
+    match queue_listing(urls) {
+        Some(listing) => {
+            if let Err(v) = check_no_lost_writes(&hist.queued, &listing) {
+                report.problems.push(format!("lost write: {v:?}"));
+            }
+        }
+        None => report.problems.push("queue listing unavailable".into()),
+    }
+    let last = hist.acked.iter().map(|a| a.index).max().unwrap_or(0);
+    match seen {
+        Ok(seen) => {
+            if let Err(v) = check_watch(&hist.acked, &seen, last) {
+                report.problems.push(format!("watch: {v:?}"));
+            }
+        }
+        Err(e) => report.problems.push(format!("watch: {e}")),
+    }
+}
+
+/// Print the report (and append it to `$FAULT_REPORT` if set), then assert it passed.
+pub fn assert_passes(s: &Scenario, r: &Report) {
+    let line = r.line();
+    eprintln!("{line}");
+    if let Ok(path) = std::env::var("FAULT_REPORT") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
+            let _ = writeln!(f, "{line}");
+        }
+    }
+    let limit = s.heal_limit();
+    assert!(
+        r.problems.is_empty() && within(r.heal_to_write, limit) && within(r.heal_to_healthy, limit),
+        "{} failed (limit {limit:?} after the heal):\n{line}\n{}",
+        s.name,
+        r.logs
+    );
+}
