@@ -10,6 +10,7 @@ mod stats;
 mod tasks;
 mod write;
 
+pub use crate::raft::membership::{MemberOp, MemberOpError};
 pub use write::Written;
 
 use std::io;

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::App;
 use super::json;
 use crate::boot::flags::{CLUSTER_VERSION, VERSION, host_port};
-use crate::raft::membership::{MemberOp, MemberOpError};
+use crate::cluster::{MemberOp, MemberOpError};
 
 pub fn routes() -> Router<App> {
     Router::new()

@@ -44,6 +44,7 @@ const ENCODE_INLINE: usize = 64 << 10;
 pub mod paths {
     pub const APPEND: &str = "/raft/append";
     pub const VOTE: &str = "/raft/vote";
+    pub const PRE_VOTE: &str = "/raft/pre-vote";
     pub const SNAPSHOT: &str = "/raft/snapshot";
     pub const TRANSFER_LEADER: &str = "/raft/transfer-leader";
     pub const PROPOSE: &str = "/raft/propose";
@@ -423,6 +424,16 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         option: RPCOption,
     ) -> Result<VoteResponse, RpcError> {
         self.rpc(paths::VOTE, &req, &option).await
+    }
+
+    /// Pre-vote asks whether a vote would be granted without raising anyone's term, so a
+    /// member rejoining after a partition cannot unseat a healthy leader (etcd's PreVote).
+    async fn pre_vote(
+        &mut self,
+        req: VoteRequest,
+        option: RPCOption,
+    ) -> Result<VoteResponse, RpcError> {
+        self.rpc(paths::PRE_VOTE, &req, &option).await
     }
 
     async fn full_snapshot(

@@ -116,11 +116,18 @@ impl RaftNode {
         peers: PeerClient,
         bootstrap: Option<BTreeMap<u64, MemberInfo>>,
     ) -> io::Result<(RaftNode, Arc<Shared>)> {
+        // openraft's leader lease (votes are refused while a voter heard from its leader within
+        // it) is its maximum election timeout; etcd's CheckQuorum lease is one
+        // `--election-timeout`. So the lease is E, and timers in [E/2, E) whose first round
+        // a live lease refuses make a follower's first real campaign fall in [E, 2E) after the
+        // last heartbeat: etcd's own randomized election timeout. Pre-vote keeps those refused
+        // rounds from raising the term.
         let config = RaftConfig {
             cluster_name: format!("{:x}", s.cluster_id),
             heartbeat_interval: s.heartbeat_ms,
-            election_timeout_min: s.election_ms,
-            election_timeout_max: s.election_ms * 2,
+            election_timeout_min: s.election_ms / 2,
+            election_timeout_max: s.election_ms,
+            enable_pre_vote: Some(true),
             snapshot_policy: SnapshotPolicy::LogsSinceLast(s.snapshot_count),
             max_in_snapshot_log_to_keep: s.snapshot_count.min(1000),
             install_snapshot_timeout: 10_000,

@@ -234,6 +234,11 @@ async fn dispatch(svc: &PeerService, path: &str, body: Bytes) -> Result<Response
             svc.check_term(&req.vote)?;
             json(&raft.vote(req).await)
         }
+        paths::PRE_VOTE => {
+            let req: VoteRequest = decode(body).await?;
+            svc.check_term(&req.vote)?;
+            json(&raft.pre_vote(req).await)
+        }
         paths::TRANSFER_LEADER => {
             let req: TransferLeaderRequest = decode(body).await?;
             svc.check_term(req.from_leader())?;

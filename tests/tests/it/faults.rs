@@ -5,7 +5,7 @@
 //! acknowledged write once, in order. Each prints a `fault-report` line (time from heal to the
 //! first write, peer connections opened); `FAULT_REPORT=<file>` collects them.
 //! `FAULT_HOLD_MS=20000` makes a soak of every scenario. `ETCD_BIN=/usr/bin/etcd` runs real etcd
-//! (add `--include-ignored`: real etcd passes the scenarios ignored here for issue 8).
+//! too.
 //! Scenarios where the leader is lost also assert failover: the other two acknowledge a write
 //! within three election timeouts of the fault.
 
@@ -25,7 +25,6 @@ fn baseline_without_faults() {
 }
 
 #[test]
-#[ignore = "issue 8: the two followers acknowledge no write within 3 election timeouts (3 s) of losing the leader; the first vote comes ~2 s after the last heartbeat (openraft leader lease 2 s rejects earlier ones) and a candidate with a shorter log is refused, so the next round is 1-2 s later"]
 fn leader_isolated_both_ways() {
     scenario("leader isolated both ways", Fault::IsolateLeader);
 }
@@ -41,7 +40,6 @@ fn minority_partition() {
 }
 
 #[test]
-#[ignore = "issue 8: the two followers acknowledge no write within 3 election timeouts (3 s) of losing the leader; the first vote comes ~2 s after the last heartbeat (openraft leader lease 2 s rejects earlier ones) and a candidate with a shorter log is refused, so the next round is 1-2 s later"]
 fn leader_killed() {
     scenario("leader kill -9", Fault::KillLeader);
 }
@@ -52,7 +50,6 @@ fn follower_killed() {
 }
 
 #[test]
-#[ignore = "issue 8: the two followers acknowledge no write within 3 election timeouts (3 s) of losing the leader; the first vote comes ~2 s after the last heartbeat (openraft leader lease 2 s rejects earlier ones) and a candidate with a shorter log is refused, so the next round is 1-2 s later"]
 fn leader_stopped_past_the_election_timeout() {
     scenario("leader SIGSTOP", Fault::StopLeader);
 }
