@@ -144,24 +144,7 @@ pub fn send(
     if let Some(form) = form {
         req = req.form(form);
     }
-    let resp = req.send().ok()?;
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    let body = resp.text().ok()?;
-    Some(Resp {
-        status,
-        headers,
-        body,
-    })
+    crate::http::into_resp(req.send().ok()?).ok()
 }
 
 /// A token no other test (or test run) uses.

@@ -74,7 +74,8 @@ pub fn request_raw(method: &str, url: &str, content_type: &str, body: Vec<u8>) -
     into_resp(resp).unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 
-pub(crate) fn into_resp(resp: reqwest::blocking::Response) -> Result<Resp, reqwest::Error> {
+/// A response, read to the end, as a [`Resp`].
+pub fn into_resp(resp: reqwest::blocking::Response) -> Result<Resp, reqwest::Error> {
     let status = resp.status().as_u16();
     let headers = resp
         .headers()

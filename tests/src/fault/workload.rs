@@ -46,23 +46,8 @@ fn call(url: &str, method: &str, form: Option<&[(&str, &str)]>, timeout: Duratio
         Err(e) if e.is_connect() => return Sent::Refused,
         Err(_) => return Sent::Lost,
     };
-    let status = resp.status().as_u16();
-    let headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
-    match resp.text() {
-        Ok(body) => Sent::Answer(Resp {
-            status,
-            headers,
-            body,
-        }),
+    match crate::http::into_resp(resp) {
+        Ok(r) => Sent::Answer(r),
         Err(_) => Sent::Lost,
     }
 }
