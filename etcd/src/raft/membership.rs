@@ -67,26 +67,7 @@ pub async fn execute(
         MemberOp::Add {
             peer_urls,
             now_unix,
-        } => {
-            let taken = membership
-                .nodes()
-                .any(|(_, n)| n.peer_urls.iter().any(|u| peer_urls.contains(u)));
-            if taken {
-                return Err(MemberOpError::Conflict(
-                    "membership: peerURL exists".to_string(),
-                ));
-            }
-            let id = identity::member_id(&peer_urls, token, Some(now_unix));
-            let info = MemberInfo {
-                name: String::new(),
-                peer_urls,
-                client_urls: Vec::new(),
-            };
-            raft.add_learner(id, info.clone(), false)
-                .await
-                .map_err(|e| internal(e.to_string()))?;
-            Ok(Some((id, info)))
-        }
+        } => add(raft, token, &membership, peer_urls, now_unix).await,
         MemberOp::Remove { id } => {
             if membership.get_node(&id).is_none() {
                 return Err(MemberOpError::NotFound(format!("{id:x}")));
@@ -132,6 +113,34 @@ pub async fn execute(
             Ok(Some((id, info)))
         }
     }
+}
+
+/// `member add`: a learner with etcd's member id for these peer URLs at this time.
+async fn add(
+    raft: &Raft,
+    token: &str,
+    membership: &openraft::Membership<u64, MemberInfo>,
+    peer_urls: Vec<String>,
+    now_unix: i64,
+) -> Result<Option<(u64, MemberInfo)>, MemberOpError> {
+    let taken = membership
+        .nodes()
+        .any(|(_, n)| n.peer_urls.iter().any(|u| peer_urls.contains(u)));
+    if taken {
+        return Err(MemberOpError::Conflict(
+            "membership: peerURL exists".to_string(),
+        ));
+    }
+    let id = identity::member_id(&peer_urls, token, Some(now_unix));
+    let info = MemberInfo {
+        name: String::new(),
+        peer_urls,
+        client_urls: Vec::new(),
+    };
+    raft.add_learner(id, info.clone(), false)
+        .await
+        .map_err(|e| MemberOpError::Internal(e.to_string()))?;
+    Ok(Some((id, info)))
 }
 
 /// On the leader: make voters of learners whose log has caught up to within `slack` entries.

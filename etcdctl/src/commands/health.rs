@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use crate::cli::ClusterHealthArgs;
+use crate::client::Client;
 use crate::output::{self, EXIT_CLUSTER_NOT_HEALTHY, EXIT_SERVER_ERROR, Exit};
+use etcd_common::Member;
 
 use super::{Ctx, connect_no_sync};
 
@@ -41,54 +43,8 @@ pub async fn cluster_health(ctx: &Ctx, a: &ClusterHealthArgs) -> Result<(), Exit
     loop {
         let mut healthy = 0usize;
         for m in &members {
-            if m.client_urls.is_empty() {
-                output::out(&format!(
-                    "member {} is unreachable: no available published client urls\n",
-                    m.id
-                ));
-                continue;
-            }
-            let mut checked = false;
-            for url in &m.client_urls {
-                let body = match c.probe(url).await {
-                    Ok(b) => b,
-                    Err(e) => {
-                        output::out(&format!(
-                            "failed to check the health of member {} on {url}: {e}\n",
-                            m.id
-                        ));
-                        continue;
-                    }
-                };
-                match parse_health(&body) {
-                    Ok(true) => {
-                        output::out(&format!(
-                            "member {} is healthy: got healthy result from {url}\n",
-                            m.id
-                        ));
-                        healthy += 1;
-                    }
-                    Ok(false) => output::out(&format!(
-                        "member {} is unhealthy: got unhealthy result from {url}\n",
-                        m.id
-                    )),
-                    Err(e) => {
-                        output::out(&format!(
-                            "failed to check the health of member {} on {url}: {e}\n",
-                            m.id
-                        ));
-                        continue;
-                    }
-                }
-                checked = true;
-                break;
-            }
-            if !checked {
-                output::out(&format!(
-                    "member {} is unreachable: [{}] are all unreachable\n",
-                    m.id,
-                    m.client_urls.join(" ")
-                ));
+            if check_member(&mut c, m).await {
+                healthy += 1;
             }
         }
         if healthy == members.len() {
@@ -117,6 +73,62 @@ pub async fn cluster_health(ctx: &Ctx, a: &ClusterHealthArgs) -> Result<(), Exit
             None => sleep.await,
         }
     }
+}
+
+/// Probe one member's client URLs until one answers; print etcdctl's line for it. Whether it
+/// answered healthy.
+async fn check_member(c: &mut Client, m: &Member) -> bool {
+    let mut healthy = false;
+    if m.client_urls.is_empty() {
+        output::out(&format!(
+            "member {} is unreachable: no available published client urls\n",
+            m.id
+        ));
+        return false;
+    }
+    let mut checked = false;
+    for url in &m.client_urls {
+        let body = match c.probe(url).await {
+            Ok(b) => b,
+            Err(e) => {
+                output::out(&format!(
+                    "failed to check the health of member {} on {url}: {e}\n",
+                    m.id
+                ));
+                continue;
+            }
+        };
+        match parse_health(&body) {
+            Ok(true) => {
+                output::out(&format!(
+                    "member {} is healthy: got healthy result from {url}\n",
+                    m.id
+                ));
+                healthy = true;
+            }
+            Ok(false) => output::out(&format!(
+                "member {} is unhealthy: got unhealthy result from {url}\n",
+                m.id
+            )),
+            Err(e) => {
+                output::out(&format!(
+                    "failed to check the health of member {} on {url}: {e}\n",
+                    m.id
+                ));
+                continue;
+            }
+        }
+        checked = true;
+        break;
+    }
+    if !checked {
+        output::out(&format!(
+            "member {} is unreachable: [{}] are all unreachable\n",
+            m.id,
+            m.client_urls.join(" ")
+        ));
+    }
+    healthy
 }
 
 #[cfg(test)]

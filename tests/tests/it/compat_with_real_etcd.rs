@@ -14,6 +14,8 @@ fn s(m: &'static str, p: &str, b: Option<&str>) -> Step {
     (m, p.to_string(), b.map(str::to_string))
 }
 
+// Over 80 lines on purpose: a table of requests and expected answers, read top to bottom.
+
 fn scripted() -> Vec<Step> {
     let mut v = vec![
         s("PUT", "/v2/keys/message", Some("value=Hello world")),
@@ -345,6 +347,7 @@ fn scripted_scenario_matches_real_etcd() {
 /// HEAD), sent byte for byte to both servers; transcripts compared after normalising indexes
 /// and times with the harness's `Normaliser`.
 #[test]
+// Over 80 lines on purpose: a table of requests and expected answers, read top to bottom.
 fn raw_requests_match_real_etcd() {
     // Skips (with a message) when real etcd is missing; fails instead in CI.
     let Some(real) = Daemon::start_real() else {

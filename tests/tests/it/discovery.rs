@@ -6,6 +6,7 @@ use std::time::Duration;
 use etcd_tests::{Daemon, Endpoints, etcd_bin, wait_for};
 
 #[test]
+// Over 80 lines on purpose: one scenario whose steps build on the state the previous ones left.
 fn three_members_bootstrap_through_a_registry_and_a_fourth_is_refused() {
     if etcd_tests::running_real() {
         println!("skipped against real etcd: it is the same protocol, checked against ours");

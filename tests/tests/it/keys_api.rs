@@ -258,6 +258,7 @@ fn directories_hidden_keys_and_their_errors() {
 }
 
 #[test]
+// Over 80 lines on purpose: a table of requests and expected answers, read top to bottom.
 fn request_errors_match_etcd() {
     let d = Server::start();
     let cases: &[(&str, &str, u16, &str)] = &[
@@ -375,6 +376,7 @@ fn request_errors_match_etcd() {
 }
 
 #[test]
+// Over 80 lines on purpose: one scenario whose steps build on the state the previous ones left.
 fn watches_long_poll_recursive_history_stream_and_cleared() {
     let d = Server::start();
     let url = d.url("/v2/keys/foo?wait=true");

@@ -124,6 +124,7 @@ fn directory_ttl_expires_the_subtree() {
 /// prevExist it goes through the set path (action `set`, a new createdIndex); with
 /// prevExist=true it is an `update`.
 #[test]
+// Over 80 lines on purpose: one scenario whose steps build on the state the previous ones left.
 fn refresh_moves_the_deadline_only() {
     let d = Server::start();
     d.put("/v2/keys/r", &[("value", "v"), ("ttl", "30")]); // 4

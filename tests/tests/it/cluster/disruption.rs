@@ -200,6 +200,7 @@ fn check_queue(m: &Member, target: &str, (acked, unsure): &Outcome) {
 //     lost; and SIGTERM of the leader hands leadership over (etcd 3.4 transfers it before it
 //     exits), so writes pause for well under an election.
 #[test]
+// Over 80 lines on purpose: one scenario whose steps build on the state the previous ones left.
 fn a_rolling_restart_under_load_loses_nothing() {
     use std::os::unix::process::ExitStatusExt;
     use std::sync::atomic::{AtomicBool, Ordering};

@@ -6,6 +6,7 @@ use super::*;
 
 // 3. kill -9 of the leader: a new leader within a few election timeouts; the old one rejoins.
 #[test]
+// Over 80 lines on purpose: one scenario whose steps build on the state the previous ones left.
 fn leader_kill_9_fails_over_and_the_old_leader_rejoins_as_a_follower() {
     let mut c = Cluster::start(3);
     let l = c.leader();
@@ -167,6 +168,7 @@ fn all_members_kill_9_mid_write_loop_lose_no_acknowledged_write() {
 
 // 10. A long-poll watch on a follower spans a leader kill: every event once, in order.
 #[test]
+// Over 80 lines on purpose: one scenario whose steps build on the state the previous ones left.
 fn a_watch_on_a_follower_spans_a_leader_change() {
     let mut c = Cluster::start(3);
     let l = c.leader();

@@ -5,6 +5,7 @@ use super::*;
 
 // 6. Membership: add a member that catches up by snapshot, remove a follower, remove the leader.
 #[test]
+// Over 80 lines on purpose: one scenario whose steps build on the state the previous ones left.
 fn members_join_by_snapshot_and_can_be_removed_including_the_leader() {
     let mut c = Cluster::start_with(3, &["--snapshot-count", "50"]);
     // Retried until each succeeds: on a loaded machine a write can time out ("etcdserver:

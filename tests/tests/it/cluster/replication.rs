@@ -5,6 +5,7 @@ use super::*;
 
 // 1. Writes on followers are forwarded; quorum reads anywhere see an acknowledged write at once.
 #[test]
+// Over 80 lines on purpose: one scenario whose steps build on the state the previous ones left.
 fn writes_on_followers_are_forwarded_and_visible_on_every_member() {
     let c = Cluster::start(3);
     let l = c.leader();

@@ -4,6 +4,7 @@
 use super::*;
 
 #[test]
+// Over 80 lines on purpose: one scenario whose steps build on the state the previous ones left.
 fn unreachable_endpoints_and_failover() {
     let (_d, url) = start();
     Ctl::ours(&url).run(&["set", "/c", "v"]);

@@ -3,6 +3,7 @@
 use super::*;
 
 #[test]
+// Over 80 lines on purpose: a table of requests and expected answers, read top to bottom.
 fn key_commands_simple_output_and_errors() {
     let (_d, url) = start();
     let c = Ctl::ours(&url);

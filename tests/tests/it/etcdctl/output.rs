@@ -3,6 +3,7 @@
 use super::*;
 
 #[test]
+// Over 80 lines on purpose: a table of requests and expected answers, read top to bottom.
 fn json_and_extended_output() {
     let (_d, url) = start();
     let c = Ctl::ours(&url);
@@ -99,6 +100,7 @@ fn json_and_extended_output() {
 }
 
 #[test]
+// Over 80 lines on purpose: a table of requests and expected answers, read top to bottom.
 fn debug_prints_curl_commands() {
     let (_d, url) = start();
     let c = Ctl::ours(&url);

@@ -4,6 +4,7 @@
 use super::*;
 
 #[test]
+// Over 80 lines on purpose: one scenario whose steps build on the state the previous ones left.
 fn watch_and_exec_watch_events() {
     let (_d, url) = start();
     let c = Ctl::ours(&url);
