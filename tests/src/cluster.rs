@@ -131,20 +131,7 @@ pub fn send(
     form: Option<&[(&str, &str)]>,
     timeout: Duration,
 ) -> Option<Resp> {
-    static CLIENT: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
-    let client = CLIENT.get_or_init(|| {
-        reqwest::blocking::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client")
-    });
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut req = client.request(method, url).timeout(timeout);
-    if let Some(form) = form {
-        req = req.form(form);
-    }
-    crate::http::into_resp(req.send().ok()?).ok()
+    crate::http::into_resp(crate::http::send_raw(url, method, form, timeout).ok()?).ok()
 }
 
 /// A token no other test (or test run) uses.

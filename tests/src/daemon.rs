@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -209,18 +209,7 @@ impl Daemon {
     /// Start the process (without waiting for readiness).
     pub fn spawn(&mut self) {
         assert!(self.child.is_none(), "{} already running", self.name);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .expect("log file");
-        let child = Command::new(&self.bin)
-            .args(self.command_args())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", self.bin.display()));
+        let child = spawn_logged(&self.bin, &self.command_args(), &self.log_path());
         self.child = Some(child);
         self.starts += 1;
     }
@@ -357,4 +346,20 @@ impl Api for Daemon {
     fn is_real(&self) -> bool {
         Daemon::is_real(self)
     }
+}
+
+/// Start `bin` with `args`, stdout and stderr appended to `log`.
+pub fn spawn_logged(bin: &Path, args: &[String], log: &Path) -> Child {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .expect("log file");
+    Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("log"))
+        .stderr(out)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()))
 }

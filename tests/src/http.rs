@@ -154,6 +154,30 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
+/// Send one request (`form` as a form body) with its own timeout, on a client that follows no
+/// redirects; the raw outcome, so callers can tell a refused connection from a lost answer.
+pub fn send_raw(
+    url: &str,
+    method: &str,
+    form: Option<&[(&str, &str)]>,
+    timeout: Duration,
+) -> reqwest::Result<reqwest::blocking::Response> {
+    static CLIENT: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
+    let client = CLIENT.get_or_init(|| {
+        reqwest::blocking::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client")
+    });
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+    let mut req = client.request(method, url).timeout(timeout);
+    if let Some(form) = form {
+        req = req.form(form);
+    }
+    req.send()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

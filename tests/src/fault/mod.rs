@@ -15,7 +15,7 @@ pub mod workload;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -93,18 +93,7 @@ impl Node {
     /// Start the process (same data dir and ports every time).
     pub fn spawn(&mut self) {
         assert!(self.child.is_none(), "{} already running", self.name);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.log_path())
-            .expect("log file");
-        let child = Command::new(&self.bin)
-            .args(self.command_args())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", self.bin.display()));
+        let child = crate::daemon::spawn_logged(&self.bin, &self.command_args(), &self.log_path());
         self.child = Some(child);
         self.paused = false;
     }

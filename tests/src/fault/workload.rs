@@ -28,20 +28,7 @@ impl Sent {
 }
 
 fn call(url: &str, method: &str, form: Option<&[(&str, &str)]>, timeout: Duration) -> Sent {
-    static CLIENT: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
-    let client = CLIENT.get_or_init(|| {
-        reqwest::blocking::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client")
-    });
-    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-    let mut req = client.request(method, url).timeout(timeout);
-    if let Some(form) = form {
-        req = req.form(form);
-    }
-    let resp = match req.send() {
+    let resp = match crate::http::send_raw(url, method, form, timeout) {
         Ok(r) => r,
         Err(e) if e.is_connect() => return Sent::Refused,
         Err(_) => return Sent::Lost,
