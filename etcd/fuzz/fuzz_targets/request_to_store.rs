@@ -26,9 +26,12 @@ fn seeded() -> Store {
     let mut store = Store::new();
     // A little state so that compare, delete and update paths are reached from the start.
     for seed in ["/a/b", "/c", "/_h"] {
-        let form = parse_form(Method::Put, None, Some(FORM), b"value=v").expect("seed form");
-        let req = KeyRequest::parse(Method::Put, seed, &form).expect("seed request");
-        let cmd = req.to_command(NOW).expect("a PUT is a write");
+        let form = parse_form(Method::Put, None, Some(FORM), Body::Read(b"value=v"))
+            .expect("seed form");
+        let Ok(KeyRequest::Write(w)) = KeyRequest::parse(Method::Put, seed, form) else {
+            panic!("a PUT is a write");
+        };
+        let cmd = w.into_command(NOW);
         store.apply(&cmd).expect("seed write");
     }
     store
@@ -51,29 +54,49 @@ fn request(store: &mut Store, chunk: &[u8], now: i64) {
         parts.next().unwrap_or(""),
         parts.next().unwrap_or(""),
     );
-    let Ok(form) = parse_form(method, Some(query), content_type, body.as_bytes()) else {
+    let Ok(form) = parse_form(method, Some(query), content_type, Body::Read(body.as_bytes()))
+    else {
         return;
     };
-    let Ok(req) = KeyRequest::parse(method, key, &form) else {
+    let Ok(req) = KeyRequest::parse(method, key, form) else {
         return;
     };
-    if let Some(cmd) = req.to_command(now) {
-        let before = store.index();
-        match store.apply(&cmd) {
-            Ok(Some(e)) => {
-                assert_eq!(store.index(), before + 1, "{cmd}");
-                assert_eq!(e.etcd_index, store.index(), "{cmd}");
+    match req {
+        KeyRequest::Write(w) => {
+            let key = w.key().to_string();
+            let cmd = w.into_command(now);
+            let before = store.index();
+            match store.apply(&cmd) {
+                Ok(Some(e)) => {
+                    assert_eq!(store.index(), before + 1, "{cmd}");
+                    assert_eq!(e.etcd_index, store.index(), "{cmd}");
+                }
+                Ok(None) => unreachable!("only Op::Expire answers nobody: {cmd}"),
+                Err(e) => {
+                    assert_eq!(store.index(), before, "{cmd}: {e:?}");
+                    assert_eq!(e.index, before, "{cmd}: {e:?}");
+                }
             }
-            Ok(None) => unreachable!("only Op::Expire answers nobody: {cmd}"),
-            Err(e) => {
-                assert_eq!(store.index(), before, "{cmd}: {e:?}");
-                assert_eq!(e.index, before, "{cmd}: {e:?}");
+            let _ = store.get(&key, true, true, now);
+        }
+        KeyRequest::Get {
+            key,
+            recursive,
+            sorted,
+            ..
+        } => {
+            let _ = store.get(&key, recursive, sorted, now);
+        }
+        KeyRequest::Watch {
+            key,
+            recursive,
+            stream,
+            wait_index,
+        } => {
+            if let Ok(w) = store.watch(&key, recursive, stream, wait_index) {
+                store.unwatch(w.id);
             }
         }
-    }
-    let _ = store.get(&req.key, req.recursive, req.sorted, now);
-    if let Ok(w) = store.watch(&req.key, req.recursive, req.stream, req.wait_index) {
-        store.unwatch(w.id);
     }
 }
 

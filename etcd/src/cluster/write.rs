@@ -11,7 +11,7 @@ use super::Cluster;
 use super::errors;
 use crate::raft::forward::{self, ForwardError};
 use crate::raft::node::{Applied, Role, WriteError};
-use crate::store::{Command, Event, Op};
+use crate::store::{Command, Event};
 
 /// A write that was committed and applied.
 pub struct Written {
@@ -86,12 +86,5 @@ fn written(a: Applied) -> Result<Written, EtcdError> {
 /// Extra time for a large write (a millisecond a KiB): replicating megabytes to every member
 /// takes longer than etcd's request timeout was sized for.
 fn size_allowance(cmd: &Command) -> Duration {
-    let bytes = match &cmd.op {
-        Op::Set { value, .. }
-        | Op::Create { value, .. }
-        | Op::Update { value, .. }
-        | Op::CompareAndSwap { value, .. } => value.len(),
-        _ => 0,
-    };
-    Duration::from_millis((bytes >> 10) as u64)
+    Duration::from_millis((cmd.op.payload_len() >> 10) as u64)
 }

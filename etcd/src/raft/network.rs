@@ -329,28 +329,10 @@ fn split_batch(req: &mut AppendEntriesRequest) -> (Option<LogId>, usize) {
 
 /// About how many bytes an entry takes on the wire (JSON escaping aside).
 fn entry_weight(e: &Entry) -> usize {
-    use crate::store::Op;
-    let op = match &e.payload {
-        openraft::EntryPayload::Normal(cmd) => &cmd.op,
-        _ => return 1024,
-    };
-    let text = match op {
-        Op::Set { path, value, .. }
-        | Op::Create { path, value, .. }
-        | Op::Update { path, value, .. } => path.len() + value.len(),
-        Op::CompareAndSwap {
-            path,
-            prev_value,
-            value,
-            ..
-        } => path.len() + prev_value.len() + value.len(),
-        Op::Delete { path, .. } => path.len(),
-        Op::CompareAndDelete {
-            path, prev_value, ..
-        } => path.len() + prev_value.len(),
-        Op::Expire => 0,
-    };
-    text + 256
+    match &e.payload {
+        openraft::EntryPayload::Normal(cmd) => cmd.op.payload_len() + 256,
+        _ => 1024,
+    }
 }
 
 /// The InstallSnapshot body: an 8-byte big-endian length, the vote and meta as JSON, then the

@@ -65,6 +65,28 @@ pub enum Op {
     Expire,
 }
 
+impl Op {
+    /// How many bytes of keys and values the operation carries (what sizes its log entry).
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Op::Set { path, value, .. }
+            | Op::Create { path, value, .. }
+            | Op::Update { path, value, .. } => path.len() + value.len(),
+            Op::CompareAndSwap {
+                path,
+                prev_value,
+                value,
+                ..
+            } => path.len() + prev_value.len() + value.len(),
+            Op::Delete { path, .. } => path.len(),
+            Op::CompareAndDelete {
+                path, prev_value, ..
+            } => path.len() + prev_value.len(),
+            Op::Expire => 0,
+        }
+    }
+}
+
 impl std::fmt::Display for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.op {
