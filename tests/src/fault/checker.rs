@@ -429,6 +429,7 @@ mod tests {
             key: key.into(),
             value: Some(value.into()),
             index,
+            member: 0,
         }
     }
 

@@ -66,6 +66,8 @@ pub struct Seen {
     pub key: String,
     pub value: Option<String>,
     pub index: u64,
+    /// Which member's watch delivered it (its position in the client URLs).
+    pub member: usize,
 }
 
 /// Everything recorded in one run.

@@ -332,6 +332,7 @@ fn watch(urls: &[String], target: &AtomicU64) -> Result<Vec<Seen>, String> {
                     key: node["key"].as_str().unwrap_or_default().to_string(),
                     value: node["value"].as_str().map(String::from),
                     index,
+                    member: member % urls.len(),
                 });
                 next = index.max(next) + 1;
             }
@@ -347,6 +348,39 @@ fn watch(urls: &[String], target: &AtomicU64) -> Result<Vec<Seen>, String> {
         }
     }
     Ok(seen)
+}
+
+/// Each member's whole `/fault` tree (key, value, modifiedIndex of every leaf), read locally
+/// once the member has applied at least `index`: replicas that applied the same log agree.
+pub fn replica_trees(client_urls: &[String], index: u64) -> Vec<Option<Vec<Acked>>> {
+    client_urls
+        .iter()
+        .map(|u| {
+            let url = format!("{u}{PREFIX}?recursive=true&sorted=true");
+            // Bounded: a member catching up gets a few seconds.
+            for _ in 0..50 {
+                let r = send(&url, "GET", None, Duration::from_secs(5))?;
+                let applied = r
+                    .header("x-etcd-index")
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0);
+                if r.status == 200 && applied >= index {
+                    let mut leaves = Vec::new();
+                    collect_leaves(&node_of(&r.body)?, &mut leaves);
+                    return Some(leaves);
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+            None
+        })
+        .collect()
+}
+
+fn collect_leaves(node: &serde_json::Value, out: &mut Vec<Acked>) {
+    match node["nodes"].as_array() {
+        Some(children) => children.iter().for_each(|c| collect_leaves(c, out)),
+        None => out.extend(acked_from(node)),
+    }
 }
 
 /// Every in-order key under `/fault/q` at the end, read with a quorum on any member that answers.
