@@ -265,6 +265,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                         ApplyResult::Nothing
                     }
                 };
+                tracing::debug!(log_id = %entry.log_id, etcd_index = store.index(), "applied");
                 if let Some(r) = responder {
                     replies.push((r, result));
                 }

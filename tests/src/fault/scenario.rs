@@ -211,6 +211,11 @@ pub fn run(s: &Scenario) -> Report {
     report.by_link = links(&net);
     if !report.problems.is_empty() || !within(report.heal_to_healthy, s.heal_limit()) {
         for n in &net.nodes {
+            // FAULT_LOG_DIR keeps every member's whole log of a failed run, for reading later.
+            if let Ok(dir) = std::env::var("FAULT_LOG_DIR") {
+                let to = format!("{dir}/{}-{}-{}.log", s.name, std::process::id(), n.name);
+                let _ = std::fs::copy(n.log_path(), to.replace(' ', "_"));
+            }
             let _ = writeln!(
                 report.logs,
                 "--- {} log (last 25 lines):\n{}",
