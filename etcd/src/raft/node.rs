@@ -128,6 +128,12 @@ impl RaftNode {
             election_timeout_min: s.election_ms / 2,
             election_timeout_max: s.election_ms,
             enable_pre_vote: Some(true),
+            // A leader sends entries to its followers before its own fsync returns, so after a
+            // kill -9 it may hold fewer entries than it handed out. Resuming leadership of the
+            // same term would reuse those log ids for new entries, and a follower holding the
+            // old ones sees the same ids and keeps them: two logs, one committed index. A
+            // restarted leader therefore stands for election like any member (as in etcd).
+            enable_leader_restore: Some(false),
             snapshot_policy: SnapshotPolicy::LogsSinceLast(s.snapshot_count),
             max_in_snapshot_log_to_keep: s.snapshot_count.min(1000),
             install_snapshot_timeout: 10_000,
