@@ -60,7 +60,19 @@ impl Cluster {
         while Instant::now() < deadline {
             match self.leader_id() {
                 Some(l) if l == self.member_id => {
-                    return self.node.member_op(&self.token, op).await;
+                    let removing = match &op {
+                        MemberOp::Remove { id } => Some(*id),
+                        _ => None,
+                    };
+                    let reply = self.node.member_op(&self.token, op).await;
+                    // A leader removing itself may see raft stop before the call returns;
+                    // once the removal is applied it happened, whatever the call said.
+                    if let (Err(MemberOpError::Internal(_)), Some(id)) = (&reply, removing)
+                        && self.shared.store().is_removed_member(id)
+                    {
+                        return Ok(None);
+                    }
+                    return reply;
                 }
                 Some(l) => {
                     if let Some(reply) = self.forward_member_op(l, &op, deadline).await {

@@ -113,7 +113,11 @@ impl Cluster {
             if s.role == Role::Shutdown {
                 return;
             }
-            let member = s.members.contains_key(&self.member_id);
+            // The applied configuration, not raft's effective one: a leader removing itself
+            // appends the new configuration before it is committed, and stopping then would
+            // leave the change to the others and the client without an answer (etcd stops a
+            // removed member when it applies its removal).
+            let member = self.shared.members().contains_key(&self.member_id);
             if was_member && !member {
                 tracing::warn!("the member has been permanently removed from the cluster");
                 self.removed.cancel();
