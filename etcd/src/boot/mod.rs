@@ -6,4 +6,5 @@
 pub mod discovery;
 pub mod flags;
 pub mod identity;
+pub mod limits;
 pub mod serve;

@@ -32,6 +32,10 @@ impl Listeners {
 
 /// The daemon's entry point: bind, serve until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    match crate::boot::limits::raise_open_files() {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(e) => tracing::warn!("could not raise the open files limit: {e}"),
+    }
     // Bind first: a port in use is reported before anything is written to the data dir.
     let listeners = Listeners::bind(&config).await?;
     serve(config, listeners, wait_for_signal()).await

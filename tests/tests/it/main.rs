@@ -16,6 +16,7 @@ mod etcdctl_compat;
 mod etcdctl_pipes;
 mod faults;
 mod keys_api;
+mod limits;
 mod peer_security;
 mod restart;
 mod ttl;
