@@ -4,6 +4,14 @@ use std::process::ExitCode;
 
 use etcd::boot::flags::{CLUSTER_VERSION, Config, ConfigError, Invocation, VERSION, help};
 
+/// openraft at `warn`, but not its per-RPC failure lines (a heartbeat or an append to a peer
+/// that is down, nine a second with decimal ids): the peer transport logs reachability once
+/// per change, with the member's name and hex id, as etcd does (`raft/network/link.rs`).
+/// openraft also logs every membership change it refuses as an ERROR; our caller retries
+/// those (a name published during an election) and reports what is left.
+const DEFAULT_LOG_FILTER: &str = "info,openraft=warn,openraft::core::heartbeat=error,openraft::replication=error,\
+     openraft::engine::handler::replication_handler=error,openraft::raft::api::management=off";
+
 fn main() -> ExitCode {
     let config = match Config::parse(std::env::args_os()) {
         Ok(Invocation::Run(c)) => *c,
@@ -36,7 +44,7 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ETCD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG_FILTER)),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

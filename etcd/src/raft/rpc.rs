@@ -17,21 +17,23 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use futures::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::forward::{ClusterInfo, MemberOpReply, ProposeReply, ReadIndexReply};
 use super::membership::MemberOp;
-use super::network::{FROM, PEER_URLS, paths, snapshot_body};
+use super::network::{FROM, PEER_URLS, paths, snapshot};
 use super::node::RaftNode;
 use super::state_machine::Shared;
 use super::types::{
-    AppendEntriesRequest, RaftError, Snapshot, TransferLeaderRequest, Vote, VoteRequest,
+    AppendEntriesRequest, RaftError, Snapshot, SnapshotMeta, TransferLeaderRequest, Vote,
+    VoteRequest,
 };
 use crate::store::Command;
 use etcd_common::headers::CLUSTER_ID;
@@ -44,7 +46,8 @@ const MAX_TERM_STEP: u64 = 1 << 32;
 /// escaping can grow to about 60 MiB in one log entry; the sender splits larger batches.
 pub const MAX_PEER_BODY: usize = 128 << 20;
 
-/// Snapshots carry the whole store.
+/// Snapshots carry the whole store; the snapshot route reads its body itself, chunk by chunk,
+/// and enforces this as it goes.
 const MAX_SNAPSHOT_BODY: usize = 4 << 30;
 
 /// What the peer router needs: raft, who we are, and the applied member list.
@@ -87,7 +90,7 @@ pub fn router(svc: Arc<PeerService>) -> Router {
     Router::new()
         .route(
             paths::SNAPSHOT,
-            post(snapshot).layer(DefaultBodyLimit::max(MAX_SNAPSHOT_BODY)),
+            post(install_snapshot).layer(DefaultBodyLimit::max(MAX_SNAPSHOT_BODY)),
         )
         .route("/raft/{rpc}", post(rpc))
         .layer(DefaultBodyLimit::max(MAX_PEER_BODY))
@@ -303,20 +306,21 @@ fn cluster_info(svc: &PeerService, headers: &HeaderMap) -> Result<Response, Refu
     }))
 }
 
-/// InstallSnapshot: the body is binary (see [`snapshot_body`]): the vote and meta as JSON
-/// behind a length, then the snapshot bytes as they are.
-async fn snapshot(
+/// InstallSnapshot: the body is binary (see [`snapshot`]): the vote and meta as JSON behind a
+/// length, then the snapshot bytes as they are. It is read chunk by chunk into one buffer (the
+/// sender says how large), so a large store is in memory once, not as a body plus a copy.
+async fn install_snapshot(
     State(svc): State<Arc<PeerService>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let res = async {
         svc.check_cluster(&headers)?;
         svc.check_member(&headers)?;
-        let (vote, meta, data) = tokio::task::spawn_blocking(move || snapshot_body::decode(&body))
-            .await
-            .map_err(|e| Refusal::BadRequest(e.to_string()))?
-            .map_err(Refusal::BadRequest)?;
+        let expected = header(&headers, snapshot::SIZE_HEADER)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let (vote, meta, data) = receive_snapshot(body, expected).await?;
         let vote: Vote = vote;
         svc.check_term(&vote)?;
         let snapshot = Snapshot {
@@ -333,4 +337,21 @@ async fn snapshot(
     }
     .await;
     res.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn receive_snapshot(
+    body: Body,
+    expected: usize,
+) -> Result<(Vote, SnapshotMeta, Vec<u8>), Refusal> {
+    let mut receiver = snapshot::Receiver::new(expected, MAX_SNAPSHOT_BODY);
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| Refusal::BadRequest(e.to_string()))?;
+        receiver
+            .push(&chunk)
+            .map_err(|e| Refusal::BadRequest(e.to_string()))?;
+    }
+    receiver
+        .finish()
+        .map_err(|e| Refusal::BadRequest(e.to_string()))
 }

@@ -60,4 +60,6 @@ mod bootstrap;
 mod disruption;
 mod failover;
 mod membership;
+mod quiet_logs;
 mod replication;
+mod snapshot_catchup;
