@@ -32,7 +32,7 @@ fn seeded() -> Store {
             panic!("a PUT is a write");
         };
         let cmd = w.into_command(NOW);
-        store.apply(&cmd).expect("seed write");
+        store.apply(cmd).expect("seed write");
     }
     store
 }
@@ -66,7 +66,7 @@ fn request(store: &mut Store, chunk: &[u8], now: i64) {
             let key = w.key().to_string();
             let cmd = w.into_command(now);
             let before = store.index();
-            match store.apply(&cmd) {
+            match store.apply(cmd.clone()) {
                 Ok(Some(e)) => {
                     assert_eq!(store.index(), before + 1, "{cmd}");
                     assert_eq!(e.etcd_index, store.index(), "{cmd}");
@@ -108,7 +108,7 @@ fuzz_target!(|data: &[u8]| {
         now += 700_000_000;
     }
     let before = store.index();
-    let _ = store.apply(&Command {
+    let _ = store.apply(Command {
         now: now + (1 << 40),
         op: Op::Expire,
     });

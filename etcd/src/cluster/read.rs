@@ -56,7 +56,7 @@ impl Cluster {
     }
 
     pub fn raft_term(&self) -> u64 {
-        self.node.status().term
+        self.node.role_and_term().1
     }
 
     /// Make the next local read linearizable: confirm leadership through a quorum (or ask the

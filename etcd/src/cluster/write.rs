@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::Cluster;
 use super::errors;
 use crate::raft::forward::{self, ForwardError};
-use crate::raft::node::{Applied, Role, WriteError};
+use crate::raft::node::{Applied, Leader, Role, WriteError};
 use crate::store::{Command, Event};
 
 /// A write that was committed and applied.
@@ -35,7 +35,7 @@ impl Cluster {
     async fn propose_until(&self, cmd: Command, deadline: Instant) -> Result<Written, EtcdError> {
         // On the leader the command is moved into raft, not copied; should leadership move in
         // the instant between, the client hears "leader changed", as from etcd.
-        if self.node.status().role == Role::Leader {
+        if self.node.role_and_term().0 == Role::Leader {
             return match self.node.write(cmd).await {
                 Ok(a) => written(a),
                 Err(WriteError::NotLeader(_)) => Err(errors::leader_changed()),
@@ -43,15 +43,20 @@ impl Cluster {
             };
         }
         loop {
-            let leader = match self.node.write(cmd.clone()).await {
-                Ok(a) => return written(a),
-                Err(WriteError::NotLeader(Some(l))) if l.id != self.member_id => l,
-                // An election is under way: ask again until the deadline.
-                Err(WriteError::NotLeader(_)) => {
-                    tokio::time::sleep(RETRY).await;
-                    continue;
-                }
-                Err(e) => return Err(errors::write_failed(&e)),
+            // A follower that knows its leader forwards at once: asking raft first would cost a
+            // trip through its core, and a copy of the command, only to hear "not the leader".
+            let leader = match self.known_leader() {
+                Some(l) => l,
+                None => match self.node.write(cmd.clone()).await {
+                    Ok(a) => return written(a),
+                    Err(WriteError::NotLeader(Some(l))) if l.id != self.member_id => l,
+                    // An election is under way: ask again until the deadline.
+                    Err(WriteError::NotLeader(_)) => {
+                        tokio::time::sleep(RETRY).await;
+                        continue;
+                    }
+                    Err(e) => return Err(errors::write_failed(&e)),
+                },
             };
             let remaining = deadline.saturating_duration_since(Instant::now());
             match forward::propose(&self.peers, &leader, &cmd, remaining).await {
@@ -70,6 +75,23 @@ impl Cluster {
                 Err(e) => return Err(errors::forward_failed(&e)),
             }
         }
+    }
+}
+
+impl Cluster {
+    /// The leader this follower knows of, with its peer URL; `None` while there is none, or
+    /// when this member leads after all.
+    fn known_leader(&self) -> Option<Leader> {
+        let s = self.node.status();
+        let id = s.leader.filter(|&l| l != self.member_id)?;
+        if s.role == Role::Leader {
+            return None;
+        }
+        let peer_url = s.members.get(&id)?.peer_urls.first().cloned()?;
+        Some(Leader {
+            id,
+            peer_url: Some(peer_url),
+        })
     }
 }
 

@@ -9,8 +9,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use etcd_common::Action;
 use etcd_common::headers::{CLUSTER_ID, ETCD_INDEX, RAFT_INDEX, RAFT_TERM};
+use etcd_common::{Action, Node};
 use futures::StreamExt;
 
 use super::App;
@@ -130,9 +130,31 @@ async fn serve(
     }
 }
 
+/// The wire shape of [`etcd_common::Response`], borrowing the event's nodes: the body of
+/// every key response and watch event is serialized straight from the event, not a copy.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventBody<'a> {
+    action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    node: Option<&'a Node>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prev_node: Option<&'a Node>,
+}
+
+impl<'a> EventBody<'a> {
+    fn of(e: &'a Event) -> EventBody<'a> {
+        EventBody {
+            action: e.action,
+            node: Some(&e.node),
+            prev_node: e.prev_node.as_ref(),
+        }
+    }
+}
+
 /// etcd: `writeKeyEvent`.
 fn event_response(cluster: &Cluster, e: &Event, raft_index: u64, no_value: bool) -> Response {
-    let mut body = e.to_response();
+    let mut body = EventBody::of(e);
     if no_value
         && matches!(
             e.action,
@@ -204,7 +226,7 @@ fn watch(app: &App, key: &str, recursive: bool, stream: bool, wait_index: u64) -
                 return None;
             }
             let e = events.recv().await?;
-            let line = Bytes::from(json::to_line(&e.to_response()));
+            let line = Bytes::from(json::to_line(&EventBody::of(&e)));
             Some((Ok::<_, std::io::Error>(line), (events, guard, !stream)))
         },
     )

@@ -97,6 +97,15 @@ pub struct RaftNode {
     raft: Raft,
 }
 
+fn role_of(state: ServerState) -> Role {
+    match state {
+        ServerState::Leader => Role::Leader,
+        ServerState::Candidate => Role::Candidate,
+        ServerState::Shutdown => Role::Shutdown,
+        _ => Role::Follower,
+    }
+}
+
 fn leader_of(f: Option<&ForwardToLeader>) -> Option<Leader> {
     let f = f?;
     Some(Leader {
@@ -172,12 +181,7 @@ impl RaftNode {
     pub fn status(&self) -> Status {
         let m = self.raft.metrics();
         let m = m.borrow_watched();
-        let role = match m.state {
-            ServerState::Leader => Role::Leader,
-            ServerState::Candidate => Role::Candidate,
-            ServerState::Shutdown => Role::Shutdown,
-            _ => Role::Follower,
-        };
+        let role = role_of(m.state);
         let membership = m.membership_config.membership();
         Status {
             role,
@@ -196,6 +200,14 @@ impl RaftNode {
                 })
                 .unwrap_or_default(),
         }
+    }
+
+    /// Role and term alone: every client request needs them, and [`RaftNode::status`] copies
+    /// the whole membership.
+    pub fn role_and_term(&self) -> (Role, u64) {
+        let m = self.raft.metrics();
+        let m = m.borrow_watched();
+        (role_of(m.state), m.current_term)
     }
 
     /// Resolves when raft's state may have changed; `false` once raft has stopped.

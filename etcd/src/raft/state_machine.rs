@@ -241,7 +241,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 self.last_applied = Some(entry.log_id);
                 let result = match entry.payload {
                     EntryPayload::Blank => ApplyResult::Nothing,
-                    EntryPayload::Normal(cmd) => ApplyResult::from_result(store.apply(&cmd)),
+                    EntryPayload::Normal(cmd) => ApplyResult::from_result(store.apply(cmd)),
                     EntryPayload::Membership(m) => {
                         let before = self.last_membership.membership();
                         let first = before.nodes().next().is_none();

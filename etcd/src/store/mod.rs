@@ -35,7 +35,7 @@ pub use history::HISTORY_CAPACITY;
 pub use watch::{WATCHER_BUFFER, Watch};
 
 use crate::time::UnixNanos;
-use stats::{Counters, tally};
+use stats::{Counters, WriteKind, tally};
 use tree::{TreeNode, lookup};
 use ttl::TtlIndex;
 
@@ -104,29 +104,31 @@ impl Store {
     }
 
     /// Apply one replicated write. `Ok(None)` for commands that answer no client (expiry).
-    pub fn apply(&mut self, cmd: &Command) -> Result<Option<Arc<Event>>, EtcdError> {
+    /// The command is taken by value so that its key and value move into the tree.
+    pub fn apply(&mut self, cmd: Command) -> Result<Option<Arc<Event>>, EtcdError> {
         let now = cmd.now;
-        let result = match &cmd.op {
+        let kind = WriteKind::of(&cmd.op);
+        let result = match cmd.op {
             Op::Set {
                 path,
                 dir,
                 value,
                 expire_at,
                 refresh,
-            } => self.set(path, *dir, value, *expire_at, *refresh, now),
+            } => self.set(&path, dir, value, expire_at, refresh, now),
             Op::Create {
                 path,
                 dir,
                 value,
                 unique,
                 expire_at,
-            } => self.create(path, *dir, value, *unique, *expire_at, now),
+            } => self.create(&path, dir, value, unique, expire_at, now),
             Op::Update {
                 path,
                 value,
                 expire_at,
                 refresh,
-            } => self.update(path, value, *expire_at, *refresh, now),
+            } => self.update(&path, value, expire_at, refresh, now),
             Op::CompareAndSwap {
                 path,
                 prev_value,
@@ -135,30 +137,32 @@ impl Store {
                 expire_at,
                 refresh,
             } => self.compare_and_swap(
-                path,
-                prev_value,
-                *prev_index,
+                &path,
+                &prev_value,
+                prev_index,
                 value,
-                *expire_at,
-                *refresh,
+                expire_at,
+                refresh,
                 now,
             ),
             Op::Delete {
                 path,
                 dir,
                 recursive,
-            } => self.delete(path, *dir, *recursive, now),
+            } => self.delete(&path, dir, recursive, now),
             Op::CompareAndDelete {
                 path,
                 prev_value,
                 prev_index,
-            } => self.compare_and_delete(path, prev_value, *prev_index, now),
+            } => self.compare_and_delete(&path, &prev_value, prev_index, now),
             Op::Expire => {
                 self.expire(now);
                 return Ok(None);
             }
         };
-        self.counters.tally_write(&cmd.op, &result);
+        if let Some(kind) = kind {
+            self.counters.tally_write(kind, &result);
+        }
         result.map(Some)
     }
 

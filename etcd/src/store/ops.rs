@@ -14,9 +14,9 @@ use super::{MAX_DEPTH, Store, path, ttl};
 use crate::time::UnixNanos;
 
 /// What a create or set asks of `create_node` (etcd: `internalCreate`'s arguments).
-struct NewNode<'a> {
+struct NewNode {
     dir: bool,
-    value: &'a str,
+    value: String,
     /// Name the node after the next index, below `clean` (POST: in-order keys).
     unique: bool,
     /// Replace an existing file (set) rather than fail with 105 (create).
@@ -31,33 +31,29 @@ impl Store {
         &mut self,
         key: &str,
         dir: bool,
-        value: &str,
+        value: String,
         expire_at: Option<UnixNanos>,
         refresh: bool,
         now: UnixNanos,
     ) -> Result<Arc<Event>, EtcdError> {
         let clean = path::clean(key);
-        let prev = match lookup(&self.root, &clean, self.current_index) {
-            Ok(n) => Some(n.load(false, false, now)),
-            Err(e) if e.code == ErrorCode::KeyNotFound && !refresh => None,
+        // The previous node itself is reported by `create_node`, which replaces it: only its
+        // value (for a refresh) and the lookup's error are needed here.
+        let value = match lookup(&self.root, &clean, self.current_index) {
+            Ok(n) if refresh => n.value().to_string(),
+            Ok(_) => value,
+            Err(e) if e.code == ErrorCode::KeyNotFound && !refresh => value,
             Err(e) => return Err(e),
-        };
-        let value = match (&prev, refresh) {
-            (Some(p), true) => p.value.clone().unwrap_or_default(),
-            _ => value.to_string(),
         };
         let spec = NewNode {
             dir,
-            value: &value,
+            value,
             unique: false,
             replace: true,
             expire_at,
             action: Action::Set,
         };
         let mut e = self.create_node(&clean, spec, now)?;
-        if prev.is_some() {
-            e.prev_node = prev;
-        }
         e.refresh = refresh;
         Ok(self.publish(e, &[]))
     }
@@ -67,7 +63,7 @@ impl Store {
         &mut self,
         key: &str,
         dir: bool,
-        value: &str,
+        value: String,
         unique: bool,
         expire_at: Option<UnixNanos>,
         now: UnixNanos,
@@ -88,7 +84,7 @@ impl Store {
     fn create_node(
         &mut self,
         clean: &str,
-        spec: NewNode<'_>,
+        spec: NewNode,
         now: UnixNanos,
     ) -> Result<Event, EtcdError> {
         let curr = self.current_index;
@@ -121,8 +117,8 @@ impl Store {
             e.node.dir = true;
             TreeNode::new_dir(node_path.clone(), next, expire_at)
         } else {
-            e.node.value = Some(spec.value.to_string());
-            TreeNode::new_file(node_path.clone(), spec.value.to_string(), next, expire_at)
+            e.node.value = Some(spec.value.clone());
+            TreeNode::new_file(node_path.clone(), spec.value, next, expire_at)
         };
         if let Some(at) = expire_at {
             (e.node.expiration, e.node.ttl) = node.expiration_and_ttl(now);
@@ -138,7 +134,7 @@ impl Store {
     pub(super) fn update(
         &mut self,
         key: &str,
-        value: &str,
+        value: String,
         expire_at: Option<UnixNanos>,
         refresh: bool,
         now: UnixNanos,
@@ -160,7 +156,7 @@ impl Store {
         match &mut node.body {
             Body::File(v) => {
                 if !refresh {
-                    *v = value.to_string();
+                    *v = value;
                 }
                 node.modified_index = next;
                 e.node.value = Some(v.clone());
@@ -181,7 +177,7 @@ impl Store {
         key: &str,
         prev_value: &str,
         prev_index: u64,
-        value: &str,
+        value: String,
         expire_at: Option<UnixNanos>,
         refresh: bool,
         now: UnixNanos,
@@ -202,7 +198,7 @@ impl Store {
         e.refresh = refresh;
         e.prev_node = Some(node.repr(false, false, now));
         if !refresh {
-            node.body = Body::File(value.to_string());
+            node.body = Body::File(value);
         }
         node.modified_index = next;
         e.node.value = Some(node.value().to_string());

@@ -35,20 +35,19 @@ pub fn tally<T, E>(ok: &AtomicU64, fail: &AtomicU64, r: &Result<T, E>) {
 impl Counters {
     /// Count a write's outcome on its operation's counters. Expiry is counted per key removed
     /// (`expire_count`), not per command.
-    pub fn tally_write<T, E>(&self, op: &Op, r: &Result<T, E>) {
-        let (ok, fail) = match op {
-            Op::Set { .. } => (&self.sets_success, &self.sets_fail),
-            Op::Create { .. } => (&self.create_success, &self.create_fail),
-            Op::Update { .. } => (&self.update_success, &self.update_fail),
-            Op::CompareAndSwap { .. } => {
+    pub fn tally_write<T, E>(&self, kind: WriteKind, r: &Result<T, E>) {
+        let (ok, fail) = match kind {
+            WriteKind::Set => (&self.sets_success, &self.sets_fail),
+            WriteKind::Create => (&self.create_success, &self.create_fail),
+            WriteKind::Update => (&self.update_success, &self.update_fail),
+            WriteKind::CompareAndSwap => {
                 (&self.compare_and_swap_success, &self.compare_and_swap_fail)
             }
-            Op::Delete { .. } => (&self.delete_success, &self.delete_fail),
-            Op::CompareAndDelete { .. } => (
+            WriteKind::Delete => (&self.delete_success, &self.delete_fail),
+            WriteKind::CompareAndDelete => (
                 &self.compare_and_delete_success,
                 &self.compare_and_delete_fail,
             ),
-            Op::Expire => return,
         };
         tally(ok, fail, r);
     }
@@ -73,5 +72,31 @@ impl Counters {
             expire_count: g(&self.expire_count),
             watchers,
         }
+    }
+}
+
+/// Which counter pair a write is tallied in; taken before the command is moved into the tree.
+#[derive(Clone, Copy)]
+pub enum WriteKind {
+    Set,
+    Create,
+    Update,
+    CompareAndSwap,
+    Delete,
+    CompareAndDelete,
+}
+
+impl WriteKind {
+    /// `None` for writes etcd does not count (expiry).
+    pub fn of(op: &Op) -> Option<WriteKind> {
+        Some(match op {
+            Op::Set { .. } => WriteKind::Set,
+            Op::Create { .. } => WriteKind::Create,
+            Op::Update { .. } => WriteKind::Update,
+            Op::CompareAndSwap { .. } => WriteKind::CompareAndSwap,
+            Op::Delete { .. } => WriteKind::Delete,
+            Op::CompareAndDelete { .. } => WriteKind::CompareAndDelete,
+            Op::Expire => return None,
+        })
     }
 }

@@ -123,7 +123,7 @@ pub fn apply(store: &mut Store, model: &mut Model, step: &Step, now: &mut i64) -
         Step::Tick(ms) => {
             *now += ms * MS;
             model.expire(*now);
-            let got = store.apply(&Command {
+            let got = store.apply(Command {
                 now: *now,
                 op: Op::Expire,
             });
@@ -158,7 +158,7 @@ pub fn apply(store: &mut Store, model: &mut Model, step: &Step, now: &mut i64) -
         _ => write(model, step, *now),
     };
     let got = store
-        .apply(&Command { now: *now, op })
+        .apply(Command { now: *now, op })
         .map(|e| summary(&e.expect("a write answers with an event")));
     (format!("{got:?}"), format!("{expected:?}"))
 }

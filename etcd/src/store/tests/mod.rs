@@ -21,7 +21,7 @@ fn cmd(op: Op) -> Command {
 }
 
 fn set(s: &mut Store, k: &str, v: &str) -> Result<Arc<Event>, EtcdError> {
-    s.apply(&cmd(Op::Set {
+    s.apply(cmd(Op::Set {
         path: k.into(),
         dir: false,
         value: v.into(),
@@ -32,7 +32,7 @@ fn set(s: &mut Store, k: &str, v: &str) -> Result<Arc<Event>, EtcdError> {
 }
 
 fn op(s: &mut Store, o: Op) -> Result<Arc<Event>, EtcdError> {
-    s.apply(&cmd(o)).map(|e| e.expect("event"))
+    s.apply(cmd(o)).map(|e| e.expect("event"))
 }
 
 fn json(e: &Event) -> String {

@@ -32,13 +32,13 @@ fn ttl_is_shown_as_ceiling_and_expiry_emits_events() {
     assert_eq!(s.next_expiry(), Some(T0 + 5 * SEC));
     let mut w = s.watch("/foo", false, false, 0).unwrap();
     // Not yet due.
-    s.apply(&Command {
+    s.apply(Command {
         now: T0 + 4 * SEC,
         op: Op::Expire,
     })
     .unwrap();
     assert!(s.get("/foo", false, false, T0).is_ok());
-    s.apply(&Command {
+    s.apply(Command {
         now: T0 + 5 * SEC,
         op: Op::Expire,
     })
@@ -82,7 +82,7 @@ fn directory_ttl_expires_subtree_and_wakes_watchers_below() {
     )
     .unwrap();
     let mut below = s.watch("/dir/k", false, false, 0).unwrap();
-    s.apply(&Command {
+    s.apply(Command {
         now: T0 + 2 * SEC,
         op: Op::Expire,
     })

@@ -1,0 +1,45 @@
+//! The disk's fsync floor: 4 KiB written in place and `fdatasync`ed, in a loop, in a temporary
+//! file on the filesystem the data dirs live on. One client's durable writes cannot be
+//! acknowledged faster than this.
+
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+/// The file cycles over this many 4 KiB blocks, written once before timing so that no timed
+/// write changes the file's size (which would add a metadata flush to every `fdatasync`).
+const BLOCKS: u64 = 256;
+
+pub struct Floor {
+    pub p50_ms: f64,
+    pub per_sec: f64,
+}
+
+/// Write+fdatasync loops for `dur` (and at most 100,000 of them).
+pub fn measure(dir: &Path, dur: Duration) -> Result<Floor> {
+    let mut f = tempfile::tempfile_in(dir)?;
+    let block = [0x5au8; 4096];
+    for _ in 0..BLOCKS {
+        f.write_all(&block)?;
+    }
+    f.sync_all()?;
+    let mut lat = Vec::new();
+    let start = Instant::now();
+    let mut i = 0u64;
+    while start.elapsed() < dur && i < 100_000 {
+        let t = Instant::now();
+        f.write_all_at(&block, (i % BLOCKS) * 4096)?;
+        f.sync_data()?;
+        lat.push(t.elapsed().as_secs_f64());
+        i += 1;
+    }
+    let total = start.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    Ok(Floor {
+        p50_ms: lat.get(lat.len() / 2).copied().unwrap_or(0.0) * 1000.0,
+        per_sec: lat.len() as f64 / total.max(1e-9),
+    })
+}
