@@ -126,8 +126,14 @@ impl ReplicationStats {
 }
 
 impl PeerClient {
-    pub fn new(cluster_id: u64, member_id: u64, floor: Duration) -> PeerClient {
-        let http = reqwest::Client::builder()
+    pub fn new(
+        cluster_id: u64,
+        member_id: u64,
+        floor: Duration,
+        tls: &crate::boot::tls::PeerClientTls,
+    ) -> PeerClient {
+        let http = tls
+            .apply(reqwest::Client::builder())
             .no_proxy()
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
@@ -146,8 +152,8 @@ impl PeerClient {
 
     /// A client for a member that does not know its cluster yet: it names itself by the peer
     /// URLs `member add` recorded.
-    pub fn joining(peer_urls: &[String]) -> PeerClient {
-        let mut client = PeerClient::new(0, 0, Duration::from_secs(2));
+    pub fn joining(peer_urls: &[String], tls: &crate::boot::tls::PeerClientTls) -> PeerClient {
+        let mut client = PeerClient::new(0, 0, Duration::from_secs(2), tls);
         client.peer_urls = Some(peer_urls.join(","));
         client
     }
