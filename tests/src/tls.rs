@@ -61,7 +61,7 @@ impl Pki {
         };
         let ca_path = write("ca.crt", &ca.pem());
         let stranger_ca_path = write("stranger-ca.crt", &stranger_ca.pem());
-        let mut leaf_pair = |name: &str, cn: &str, signer: &CertifiedIssuer<'_, KeyPair>, expired| {
+        let leaf_pair = |name: &str, cn: &str, signer: &CertifiedIssuer<'_, KeyPair>, expired| {
             let key = KeyPair::generate().expect("key");
             let cert = leaf(cn, expired).signed_by(&key, signer).expect("sign");
             Pair {
@@ -113,9 +113,8 @@ fn issuer(cn: &str) -> CertifiedIssuer<'static, KeyPair> {
 }
 
 fn leaf(cn: &str, expired: bool) -> CertificateParams {
-    let mut params =
-        CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-            .expect("params");
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .expect("params");
     params.distinguished_name.push(DnType::CommonName, cn);
     params.extended_key_usages = vec![
         ExtendedKeyUsagePurpose::ServerAuth,

@@ -18,5 +18,6 @@ mod faults;
 mod keys_api;
 mod peer_security;
 mod restart;
+mod tls;
 mod ttl;
 mod watch;

@@ -378,6 +378,35 @@ mod tests {
     }
 
     #[test]
+    fn https_urls_and_tls_flags_parse() {
+        let c = parse(&[
+            "--listen-client-urls",
+            "https://127.0.0.1:2379,http://127.0.0.1:4001",
+            "--cert-file",
+            "c.pem",
+            "--key-file=k.pem",
+            "--ca-file",
+            "ca.pem",
+            "--peer-auto-tls",
+            "--cipher-suites",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256",
+        ])
+        .unwrap();
+        assert_eq!(c.listen_client_urls[0], "https://127.0.0.1:2379");
+        assert_eq!(c.tls.client.cert_file, "c.pem");
+        assert_eq!(c.tls.client.key_file, "k.pem");
+        // etcd 3.3's --ca-file: a trusted CA and client-certificate auth in one flag.
+        assert_eq!(c.tls.client.trusted_ca_file, "ca.pem");
+        assert!(c.tls.client.client_cert_auth);
+        assert!(c.tls.peer.auto_tls && !c.tls.client.auto_tls);
+        assert_eq!(c.tls.cipher_suites.len(), 2);
+        assert_eq!(
+            host_port("https://localhost:2379/"),
+            Ok("127.0.0.1:2379".into())
+        );
+    }
+
+    #[test]
     fn cluster_errors_are_clear() {
         let e = parse(&[
             "--name",
