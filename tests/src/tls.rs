@@ -163,14 +163,16 @@ pub fn https_urls(ends: &crate::Endpoints, client: bool, peer: bool) -> Vec<Stri
     .collect()
 }
 
-/// Wait until `GET url` answers 200 through `client` (or the daemon exits, which panics).
-pub fn wait_ready_with(d: &mut crate::Daemon, client: &reqwest::blocking::Client, url: &str) {
+/// Wait until `GET https://<d's client address><path>` answers 200 through `client` (or the
+/// daemon exits, which panics).
+pub fn wait_ready_with(d: &mut crate::Daemon, client: &reqwest::blocking::Client, path: &str) {
+    let url = format!("https://127.0.0.1:{}{path}", d.ends.client_port);
     let ok = crate::wait::poll_until(crate::READY_LIMIT, || {
         if let Some(status) = d.exit_status() {
             panic!("{} exited with {status}; log:\n{}", d.name, d.log());
         }
         client
-            .get(url)
+            .get(&url)
             .timeout(Duration::from_secs(2))
             .send()
             .is_ok_and(|r| r.status() == 200)

@@ -66,7 +66,7 @@ fn one_member_serves_https_and_http_client_urls_at_once() {
     let http_port = free_port();
     let mut d = https_member(&pki, &[], Some(http_port));
     let client = https_client(&pki.ca, None);
-    wait_ready_with(&mut d, &client, &https_url(&d, "/v2/keys/"));
+    wait_ready_with(&mut d, &client, "/v2/keys/");
     let put = client
         .put(https_url(&d, "/v2/keys/tls"))
         .form(&[("value", "secret")])
@@ -103,7 +103,7 @@ fn client_cert_auth_refuses_a_stranger_at_the_handshake_and_accepts_a_signed_cli
         None,
     );
     let signed = https_client(&pki.ca, Some(&pki.client));
-    wait_ready_with(&mut d, &signed, &https_url(&d, "/v2/keys/"));
+    wait_ready_with(&mut d, &signed, "/v2/keys/");
     for (who, client) in [
         ("no certificate", https_client(&pki.ca, None)),
         ("a stranger", https_client(&pki.ca, Some(&pki.stranger))),
@@ -283,11 +283,7 @@ fn discovery_and_auto_tls_work_over_https() {
     let pki = Pki::new();
     let mut registry = https_member(&pki, &[], None);
     let ca_client = https_client(&pki.ca, None);
-    wait_ready_with(
-        &mut registry,
-        &ca_client,
-        &https_url(&registry, "/v2/keys/"),
-    );
+    wait_ready_with(&mut registry, &ca_client, "/v2/keys/");
     let size = ca_client
         .put(https_url(
             &registry,
@@ -315,7 +311,7 @@ fn discovery_and_auto_tls_work_over_https() {
         .tls_danger_accept_invalid_certs(true)
         .build()
         .unwrap();
-    wait_ready_with(&mut m, &insecure, &https_url(&m, "/v2/keys/"));
+    wait_ready_with(&mut m, &insecure, "/v2/keys/");
     assert!(m.data_dir().join("fixtures/client/cert.pem").is_file());
     assert!(m.data_dir().join("fixtures/client/key.pem").is_file());
     let reg = ca_client
@@ -340,7 +336,7 @@ fn etcdctl_over_https_with_ca_client_certs_and_clear_refusals() {
     wait_ready_with(
         &mut d,
         &https_client(&pki.ca, Some(&pki.client)),
-        &https_url(&d, "/v2/keys/"),
+        "/v2/keys/",
     );
     let ctl = Ctl::ours(&https_url(&d, ""));
     let (cert, key) = (pki.client.cert(), pki.client.key());
