@@ -155,7 +155,7 @@ _etcdctl() {
 
     case "${cmd}" in
         etcdctl)
-            opts="-o -D -C -u -v -h --debug --no-sync --output --discovery-srv --insecure-discovery --peers --endpoint --endpoints --cert-file --key-file --ca-file --username --timeout --total-timeout --version --help cluster-health mk mkdir rm rmdir get ls set setdir update updatedir watch exec-watch member help"
+            opts="-o -D -C -u -v -h --debug --no-sync --output --discovery-srv --insecure-discovery --peers --endpoint --endpoints --cert-file --key-file --ca-file --insecure-skip-tls-verify --username --timeout --total-timeout --version --help cluster-health mk mkdir rm rmdir get ls set setdir update updatedir watch exec-watch member help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

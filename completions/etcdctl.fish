@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_etcdctl_global_optspecs
-    string join \n debug no-sync o/output= D/discovery-srv= insecure-discovery C/peers= endpoint= endpoints= cert-file= key-file= ca-file= u/username= timeout= total-timeout= v/version h/help
+    string join \n debug no-sync o/output= D/discovery-srv= insecure-discovery C/peers= endpoint= endpoints= cert-file= key-file= ca-file= insecure-skip-tls-verify u/username= timeout= total-timeout= v/version h/help
 end
 
 function __fish_etcdctl_needs_command
@@ -29,15 +29,16 @@ complete -c etcdctl -n "__fish_etcdctl_needs_command" -s D -l discovery-srv -d '
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -s C -l peers -d 'DEPRECATED - "--endpoints" should be used instead' -r
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -l endpoint -d 'DEPRECATED - "--endpoints" should be used instead' -r
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -l endpoints -d 'a comma-delimited list of machine addresses in the cluster (default: "http://127.0.0.1:2379,http://127.0.0.1:4001")' -r
-complete -c etcdctl -n "__fish_etcdctl_needs_command" -l cert-file -d 'identify HTTPS client using this SSL certificate file (HTTPS is not supported by this build)' -r
-complete -c etcdctl -n "__fish_etcdctl_needs_command" -l key-file -d 'identify HTTPS client using this SSL key file (HTTPS is not supported by this build)' -r
-complete -c etcdctl -n "__fish_etcdctl_needs_command" -l ca-file -d 'verify certificates of HTTPS-enabled servers using this CA bundle (HTTPS is not supported by this build)' -r
+complete -c etcdctl -n "__fish_etcdctl_needs_command" -l cert-file -d 'identify HTTPS client using this SSL certificate file' -r
+complete -c etcdctl -n "__fish_etcdctl_needs_command" -l key-file -d 'identify HTTPS client using this SSL key file' -r
+complete -c etcdctl -n "__fish_etcdctl_needs_command" -l ca-file -d 'verify certificates of HTTPS-enabled servers using this CA bundle' -r
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -s u -l username -d 'provide username[:password] and prompt if password is not supplied' -r
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -l timeout -d 'connection timeout per request' -r
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -l total-timeout -d 'timeout for the command execution (except watch)' -r
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -l debug -d 'output cURL commands which can be used to reproduce the request'
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -l no-sync -d 'don\'t synchronize cluster information before sending request'
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -l insecure-discovery -d 'accept insecure SRV records describing cluster endpoints'
+complete -c etcdctl -n "__fish_etcdctl_needs_command" -l insecure-skip-tls-verify -d 'skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)'
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -s v -l version -d 'print the version'
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -s h -l help -d 'Print help'
 complete -c etcdctl -n "__fish_etcdctl_needs_command" -f -a "cluster-health" -d 'check the health of the etcd cluster'

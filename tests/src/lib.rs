@@ -23,6 +23,7 @@ pub mod http;
 pub mod inprocess;
 pub mod real;
 pub mod text;
+pub mod tls;
 pub mod wait;
 
 pub use api::Api;

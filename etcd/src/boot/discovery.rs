@@ -33,7 +33,11 @@ pub async fn discover(
     config: &Config,
     url: &str,
 ) -> Result<BTreeMap<String, Vec<String>>, DiscoveryError> {
-    let http = reqwest::Client::builder()
+    // An https discovery URL is verified with the peer CA (or the system's roots), and our peer
+    // certificate is presented if the discovery cluster asks for one.
+    let http = config
+        .peer_client_tls
+        .apply(reqwest::Client::builder())
         .no_proxy()
         .build()
         .map_err(|e| DiscoveryError::Other(e.to_string()))?;

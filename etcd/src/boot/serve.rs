@@ -1,18 +1,26 @@
-//! Wiring: open the member's data, start raft, bind the client and peer listeners, serve until
-//! SIGTERM or SIGINT (or the caller's shutdown token), then drain and stop raft.
+//! Wiring: load the certificates, open the member's data, start raft, bind the client and peer
+//! listeners (TLS on the `https://` ones), serve until SIGTERM or SIGINT (or the caller's
+//! shutdown token), then drain and stop raft.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use crate::boot::flags::{Config, host_port};
+use crate::boot::tls::Tls;
 use crate::cluster::Cluster;
 use crate::http::{self, App};
 
 /// How long open connections (watches included) get to finish after a shutdown signal.
 const DRAIN: Duration = Duration::from_secs(3);
+
+/// A TLS handshake that takes longer than this is dropped (Go's default handshake timeout).
+const HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// The sockets a member serves on, bound before anything touches the data dir.
 pub struct Listeners {
@@ -30,25 +38,38 @@ impl Listeners {
     }
 }
 
-/// The daemon's entry point: bind, serve until SIGTERM or SIGINT.
+/// The daemon's entry point: load certificates, bind, serve until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     match crate::boot::limits::raise_open_files() {
         Ok(limit) => tracing::info!(limit, "open files limit"),
         Err(e) => tracing::warn!("could not raise the open files limit: {e}"),
     }
-    // Bind first: a port in use is reported before anything is written to the data dir.
+    // A bad certificate is reported before anything listens, and a port in use before anything
+    // is written to the data dir (auto-TLS fixtures aside, as in etcd).
+    let tls = Tls::load(&config)?;
     let listeners = Listeners::bind(&config).await?;
-    serve(config, listeners, wait_for_signal()).await
+    serve_with(config, tls, listeners, wait_for_signal()).await
 }
 
 /// Serve on listeners the caller bound (tests bind port 0 and start members in-process) until
 /// `stop` completes or the member is removed from the cluster.
 pub async fn serve(
+    config: Config,
+    listeners: Listeners,
+    stop: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let tls = Tls::load(&config)?;
+    serve_with(config, tls, listeners, stop).await
+}
+
+async fn serve_with(
     mut config: Config,
+    tls: Tls,
     listeners: Listeners,
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     tokio::pin!(stop);
+    config.peer_client_tls = tls.peer_client.clone();
     if let Some(url) = config.discovery.clone()
         && !crate::cluster::data_dir_exists(&config.data_dir)
     {
@@ -62,9 +83,15 @@ pub async fn serve(
     let mut servers = tokio::task::JoinSet::new();
     // Peers are served at once (elections need them); clients only once the state machine has
     // caught up with what was committed before a restart, so no read goes back in time.
+    let peer = Served {
+        side: "peer",
+        urls: &config.listen_peer_urls,
+        tls: tls.peer.clone(),
+    };
     spawn_servers(
         &mut servers,
         listeners.peer,
+        &peer,
         cluster.peer_router(),
         &shutdown,
     );
@@ -79,9 +106,15 @@ pub async fn serve(
             return Ok(());
         }
     }
+    let client = Served {
+        side: "client",
+        urls: &config.listen_client_urls,
+        tls: tls.client.clone(),
+    };
     spawn_servers(
         &mut servers,
         listeners.client,
+        &client,
         http::client_router(app),
         &shutdown,
     );
@@ -107,32 +140,52 @@ pub async fn serve(
     Ok(())
 }
 
+/// One kind of listener: which side it serves and with which TLS on its `https://` URLs.
+struct Served<'a> {
+    side: &'static str,
+    /// The listen URLs, in the order the listeners were bound.
+    urls: &'a [String],
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
 fn spawn_servers(
     servers: &mut tokio::task::JoinSet<std::io::Result<()>>,
     listeners: Vec<TcpListener>,
+    served: &Served<'_>,
     router: axum::Router,
     shutdown: &CancellationToken,
 ) {
-    for l in listeners {
-        servers.spawn(serve_listener(l, router.clone(), shutdown.clone()));
+    for (i, l) in listeners.into_iter().enumerate() {
+        let https = served
+            .urls
+            .get(i)
+            .is_some_and(|u| u.starts_with("https://"));
+        let acceptor = served.tls.clone().filter(|_| https).map(TlsAcceptor::from);
+        servers.spawn(serve_listener(
+            l,
+            router.clone(),
+            acceptor,
+            served.side,
+            shutdown.clone(),
+        ));
     }
 }
 
-/// Accept HTTP/1.1 connections until `shutdown`, then let each finish its request.
-///
-/// hyper is driven directly rather than through `axum::serve` so that header names go out in
-/// canonical case (`X-Etcd-Index`), byte for byte as Go's server writes them.
+/// Accept connections until `shutdown`, then let each finish its request. A TLS listener does
+/// each handshake in the connection's own task, so a slow or hostile client holds up no other.
 async fn serve_listener(
     listener: TcpListener,
     router: axum::Router,
+    tls: Option<TlsAcceptor>,
+    side: &'static str,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let mut conns = tokio::task::JoinSet::new();
     loop {
-        let stream = tokio::select! {
+        let (stream, from) = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 // Out of file descriptors and the like: keep serving the open connections.
                 Err(e) => {
                     tracing::warn!("accept: {e}");
@@ -142,19 +195,23 @@ async fn serve_listener(
             },
         };
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let router = router.clone();
         let shutdown = shutdown.clone();
+        let tls = tls.clone();
         conns.spawn(async move {
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.title_case_headers(true);
-            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = shutdown.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
+            let Some(acceptor) = tls else {
+                return serve_connection(stream, router, shutdown).await;
+            };
+            let handshake = tokio::select! {
+                _ = shutdown.cancelled() => return,
+                h = tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)) => h,
+            };
+            match handshake {
+                Ok(Ok(stream)) => serve_connection(stream, router, shutdown).await,
+                // etcd logs these too ("http: TLS handshake error from …"); for the peer port
+                // this is how an untrusted member shows up.
+                Ok(Err(e)) => tracing::warn!("{side}: TLS handshake error from {from}: {e}"),
+                Err(_) => tracing::warn!("{side}: TLS handshake from {from} timed out"),
             }
         });
         // Reap finished connections so the set does not grow without bound.
@@ -162,6 +219,28 @@ async fn serve_listener(
     }
     while conns.join_next().await.is_some() {}
     Ok(())
+}
+
+/// Serve HTTP/1.1 on one connection until it closes or `shutdown` asks it to finish.
+///
+/// hyper is driven directly rather than through `axum::serve` so that header names go out in
+/// canonical case (`X-Etcd-Index`), byte for byte as Go's server writes them.
+async fn serve_connection<S>(stream: S, router: axum::Router, shutdown: CancellationToken)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper_util::service::TowerToHyperService::new(router);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.title_case_headers(true);
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 async fn bind_all(urls: &[String]) -> anyhow::Result<Vec<TcpListener>> {

@@ -65,7 +65,7 @@ async fn join_existing(config: &Config) -> Result<Identity, StartError> {
         "member with peer URLs {} has not been added to the cluster (use `etcdctl member add` first)",
         config.initial_advertise_peer_urls.join(",")
     );
-    let client = PeerClient::joining(&config.initial_advertise_peer_urls);
+    let client = PeerClient::joining(&config.initial_advertise_peer_urls, &config.peer_client_tls);
     let deadline = Instant::now() + JOIN_LIMIT;
     let mut last_error = String::from("no other members in --initial-cluster");
     let mut not_listed = 0;

@@ -71,7 +71,12 @@ impl Cluster {
             None => join::new_identity(config).await?,
         };
         let election = Duration::from_millis(config.election_timeout_ms);
-        let peers = PeerClient::new(identity.cluster_id, identity.member_id, election);
+        let peers = PeerClient::new(
+            identity.cluster_id,
+            identity.member_id,
+            election,
+            &config.peer_client_tls,
+        );
         // The identity is durable before raft is initialised (see `RaftNode::start`).
         if fresh {
             identity::save(&dir, &identity)?;

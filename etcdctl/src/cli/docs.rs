@@ -26,6 +26,18 @@ pub const ENV_DISCOVERY_SRV: Variable = (
     "ETCDCTL_DISCOVERY_SRV",
     "SRV discovery domain when --discovery-srv is not given (not supported: etcdctl exits 1).",
 );
+pub const ENV_CERT_FILE: Variable = (
+    "ETCDCTL_CERT_FILE",
+    "Client certificate (PEM) when --cert-file is not given.",
+);
+pub const ENV_KEY_FILE: Variable = (
+    "ETCDCTL_KEY_FILE",
+    "Client certificate's private key (PEM) when --key-file is not given.",
+);
+pub const ENV_CA_FILE: Variable = (
+    "ETCDCTL_CA_FILE",
+    "CA bundle (PEM) to verify https endpoints with when --ca-file is not given.",
+);
 pub const ENV_NO_COLOR: Variable = (
     "NO_COLOR",
     "When set and not empty, never colour output, even on a terminal (https://no-color.org).",
@@ -42,6 +54,9 @@ pub const ENVIRONMENT: &[Variable] = &[
     ENV_PEERS,
     ENV_USERNAME,
     ENV_DISCOVERY_SRV,
+    ENV_CERT_FILE,
+    ENV_KEY_FILE,
+    ENV_CA_FILE,
     ENV_API,
     ENV_NO_COLOR,
 ];

@@ -106,17 +106,21 @@ pub struct GlobalArgs {
     #[arg(long, value_name = "value")]
     pub endpoints: Option<String>,
 
-    /// identify HTTPS client using this SSL certificate file (HTTPS is not supported by this build)
-    #[arg(long = "cert-file", value_name = "value")]
+    /// identify HTTPS client using this SSL certificate file
+    #[arg(long = "cert-file", value_name = "value", env = docs::ENV_CERT_FILE.0, hide_env = true)]
     pub cert_file: Option<String>,
 
-    /// identify HTTPS client using this SSL key file (HTTPS is not supported by this build)
-    #[arg(long = "key-file", value_name = "value")]
+    /// identify HTTPS client using this SSL key file
+    #[arg(long = "key-file", value_name = "value", env = docs::ENV_KEY_FILE.0, hide_env = true)]
     pub key_file: Option<String>,
 
-    /// verify certificates of HTTPS-enabled servers using this CA bundle (HTTPS is not supported by this build)
-    #[arg(long = "ca-file", value_name = "value")]
+    /// verify certificates of HTTPS-enabled servers using this CA bundle
+    #[arg(long = "ca-file", value_name = "value", env = docs::ENV_CA_FILE.0, hide_env = true)]
     pub ca_file: Option<String>,
+
+    /// skip server certificate verification (CAUTION: this option should be enabled only for testing purposes)
+    #[arg(long = "insecure-skip-tls-verify")]
+    pub insecure_skip_tls_verify: bool,
 
     /// provide username[:password] and prompt if password is not supplied.
     #[arg(short = 'u', long, value_name = "value")]

@@ -87,6 +87,12 @@ impl std::error::Error for ClientError {}
 
 /// Describe a transport failure the way Go's net package would.
 pub(crate) fn map_reqwest_error(e: &reqwest::Error, ep: &Endpoint) -> EndpointError {
+    if let Some(message) = super::transport::tls_failure(e) {
+        return EndpointError {
+            message,
+            connection: false,
+        };
+    }
     let io = io_error_in(e);
     let reason = match io {
         Some(k) => io_reason(k),

@@ -39,6 +39,7 @@ pub struct Config {
     pub total_timeout: Duration,
     pub debug: bool,
     pub credentials: Option<(String, String)>,
+    pub tls: transport::TlsFiles,
 }
 
 /// The cluster client: an ordered endpoint list with a pinned (last good) member.
@@ -66,7 +67,7 @@ impl Client {
         if !cfg.total_timeout.is_zero() && cfg.total_timeout < dial {
             dial = cfg.total_timeout;
         }
-        let http = reqwest::Client::builder()
+        let http = transport::with_tls(reqwest::Client::builder(), &cfg.tls)?
             .no_proxy()
             .connect_timeout(dial)
             .build()

@@ -107,6 +107,12 @@ fn new_client(ctx: &Ctx) -> Result<Client, Exit> {
         total_timeout: g.total_timeout,
         debug: g.debug,
         credentials: creds,
+        tls: crate::client::transport::TlsFiles {
+            cert_file: g.cert_file.clone(),
+            key_file: g.key_file.clone(),
+            ca_file: g.ca_file.clone(),
+            insecure_skip_verify: g.insecure_skip_tls_verify,
+        },
     })
     .map_err(|e| {
         output::err_line(&e);

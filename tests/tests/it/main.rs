@@ -19,5 +19,6 @@ mod keys_api;
 mod limits;
 mod peer_security;
 mod restart;
+mod tls;
 mod ttl;
 mod watch;

@@ -80,6 +80,10 @@ pub struct Config {
     pub election_timeout_ms: u64,
     pub discovery: Option<String>,
     pub discovery_fallback: String,
+    /// The TLS flags; the files are read by `boot::tls::Tls::load`.
+    pub tls: crate::boot::tls::TlsFlags,
+    /// How peer requests dial, set from the loaded TLS before the cluster starts.
+    pub peer_client_tls: crate::boot::tls::PeerClientTls,
 }
 
 impl Config {
@@ -173,8 +177,44 @@ impl Config {
             election_timeout_ms,
             discovery,
             discovery_fallback: s("discovery-fallback"),
+            tls: tls_flags(m),
+            peer_client_tls: Default::default(),
             name,
         })
+    }
+}
+
+fn tls_flags(m: &ArgMatches) -> crate::boot::tls::TlsFlags {
+    use crate::boot::tls::{SideFlags, TlsFlags};
+    let s = |k: &str| m.get_one::<String>(k).cloned().unwrap_or_default();
+    let b = |k: &str| m.get_one::<bool>(k).copied().unwrap_or(false);
+    // etcd 3.3: `--ca-file ca.crt` is `--trusted-ca-file ca.crt --client-cert-auth`.
+    let ca_file = s("ca-file");
+    let mut client = SideFlags {
+        cert_file: s("cert-file"),
+        key_file: s("key-file"),
+        client_cert_auth: b("client-cert-auth") || !ca_file.is_empty(),
+        trusted_ca_file: s("trusted-ca-file"),
+        auto_tls: b("auto-tls"),
+    };
+    if client.trusted_ca_file.is_empty() {
+        client.trusted_ca_file = ca_file;
+    }
+    TlsFlags {
+        client,
+        peer: SideFlags {
+            cert_file: s("peer-cert-file"),
+            key_file: s("peer-key-file"),
+            client_cert_auth: b("peer-client-cert-auth"),
+            trusted_ca_file: s("peer-trusted-ca-file"),
+            auto_tls: b("peer-auto-tls"),
+        },
+        cipher_suites: s("cipher-suites")
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from)
+            .collect(),
     }
 }
 
@@ -194,7 +234,7 @@ fn clap_message(e: &clap::Error) -> String {
         .to_string()
 }
 
-/// A comma-separated URL list; each must be `http://host:port` (we serve no TLS).
+/// A comma-separated URL list; each must be `http://host:port` or `https://host:port`.
 pub fn parse_urls(flag: &str, text: &str) -> Result<Vec<String>, ConfigError> {
     let mut out = Vec::new();
     for u in text.split(',').map(str::trim).filter(|u| !u.is_empty()) {
@@ -211,12 +251,16 @@ pub fn parse_urls(flag: &str, text: &str) -> Result<Vec<String>, ConfigError> {
     Ok(out)
 }
 
-/// `http://host:port[/]` → `host:port`, with `localhost` meaning 127.0.0.1 as etcd resolves it.
+/// `http(s)://host:port[/]` → `host:port`, with `localhost` meaning 127.0.0.1 as etcd resolves
+/// it.
 pub fn host_port(url: &str) -> Result<String, String> {
-    let rest = if let Some(r) = url.strip_prefix("http://") {
+    let rest = if let Some(r) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    {
         r
-    } else if url.starts_with("https://") || url.starts_with("unix") {
-        return Err(format!("{url}: TLS and unix sockets are not supported"));
+    } else if url.starts_with("unix") {
+        return Err(format!("{url}: unix sockets are not supported"));
     } else {
         return Err(format!(
             "URL scheme must be http, https, unix, or unixs: {url}"
@@ -331,6 +375,35 @@ mod tests {
             );
         }
         assert!(Config::parse(["etcd", "-V"].map(OsString::from)).is_err());
+    }
+
+    #[test]
+    fn https_urls_and_tls_flags_parse() {
+        let c = parse(&[
+            "--listen-client-urls",
+            "https://127.0.0.1:2379,http://127.0.0.1:4001",
+            "--cert-file",
+            "c.pem",
+            "--key-file=k.pem",
+            "--ca-file",
+            "ca.pem",
+            "--peer-auto-tls",
+            "--cipher-suites",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_AES_128_GCM_SHA256",
+        ])
+        .unwrap();
+        assert_eq!(c.listen_client_urls[0], "https://127.0.0.1:2379");
+        assert_eq!(c.tls.client.cert_file, "c.pem");
+        assert_eq!(c.tls.client.key_file, "k.pem");
+        // etcd 3.3's --ca-file: a trusted CA and client-certificate auth in one flag.
+        assert_eq!(c.tls.client.trusted_ca_file, "ca.pem");
+        assert!(c.tls.client.client_cert_auth);
+        assert!(c.tls.peer.auto_tls && !c.tls.client.auto_tls);
+        assert_eq!(c.tls.cipher_suites.len(), 2);
+        assert_eq!(
+            host_port("https://localhost:2379/"),
+            Ok("127.0.0.1:2379".into())
+        );
     }
 
     #[test]

@@ -86,8 +86,11 @@ pub struct PeerClient {
 /// TLS goes here). Connection setup has its own timeout, half the election timeout, apart
 /// from any request's deadline: a slow handshake (a busy peer, a proxy, TLS, a WAN) still
 /// completes and its connection is kept for the requests that follow.
-pub fn build_http_client(connect_timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+pub fn build_http_client(
+    connect_timeout: Duration,
+    tls: &crate::boot::tls::PeerClientTls,
+) -> reqwest::Client {
+    tls.apply(reqwest::Client::builder())
         .no_proxy()
         .connect_timeout(connect_timeout)
         .pool_idle_timeout(Duration::from_secs(90))
@@ -98,9 +101,14 @@ pub fn build_http_client(connect_timeout: Duration) -> reqwest::Client {
 }
 
 impl PeerClient {
-    pub fn new(cluster_id: u64, member_id: u64, floor: Duration) -> PeerClient {
+    pub fn new(
+        cluster_id: u64,
+        member_id: u64,
+        floor: Duration,
+        tls: &crate::boot::tls::PeerClientTls,
+    ) -> PeerClient {
         PeerClient {
-            http: build_http_client(floor / 2),
+            http: build_http_client(floor / 2, tls),
             cluster_id: (cluster_id != 0).then(|| format!("{cluster_id:x}")),
             from: (member_id != 0).then(|| format!("{member_id:x}")),
             peer_urls: None,
@@ -114,8 +122,8 @@ impl PeerClient {
 
     /// A client for a member that does not know its cluster yet: it names itself by the peer
     /// URLs `member add` recorded.
-    pub fn joining(peer_urls: &[String]) -> PeerClient {
-        let mut client = PeerClient::new(0, 0, Duration::from_secs(2));
+    pub fn joining(peer_urls: &[String], tls: &crate::boot::tls::PeerClientTls) -> PeerClient {
+        let mut client = PeerClient::new(0, 0, Duration::from_secs(2), tls);
         client.peer_urls = Some(peer_urls.join(","));
         client
     }
