@@ -25,6 +25,8 @@ use super::types::SnapshotMeta;
 /// File name of the snapshot inside the member dir.
 pub const FILE_NAME: &str = "snapshot";
 const TMP_NAME: &str = "snapshot.tmp";
+/// Where snapshots were kept before; read when no `snapshot` file exists yet.
+const LEGACY_NAME: &str = "state.redb";
 const MAGIC: &[u8; 8] = b"ETCDSNP1";
 const DIGEST_LEN: usize = 20;
 
@@ -62,10 +64,39 @@ impl SnapshotFile {
         let path = self.path();
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return self.read_legacy(),
             Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
         };
         decode(&bytes).map(Some).map_err(|why| corrupt(&path, why))
+    }
+
+    /// A member dir written before this file existed keeps its snapshot in `state.redb`
+    /// (table `snapshot`, keys `meta` and `data`); it is read from there until the first
+    /// snapshot is written here, which removes it.
+    fn read_legacy(&self) -> io::Result<Option<(SnapshotMeta, Vec<u8>)>> {
+        use redb::{ReadableDatabase, TableDefinition};
+        const SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshot");
+        let path = self.dir.join(LEGACY_NAME);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let fail = |e: &dyn std::fmt::Display| corrupt(&path, e);
+        let db = redb::Database::open(&path).map_err(|e| fail(&e))?;
+        let tx = db.begin_read().map_err(|e| fail(&e))?;
+        let t = match tx.open_table(SNAPSHOT) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(fail(&e)),
+        };
+        let get = |k| t.get(k).map(|v| v.map(|v| v.value().to_vec()));
+        let (Some(meta), Some(data)) = (
+            get("meta").map_err(|e| fail(&e))?,
+            get("data").map_err(|e| fail(&e))?,
+        ) else {
+            return Ok(None);
+        };
+        let meta = serde_json::from_slice(&meta).map_err(|e| fail(&e))?;
+        Ok(Some((meta, data)))
     }
 
     /// Writes `meta` and `data` as the snapshot, durably; blocking. While the disk refuses the
@@ -106,7 +137,13 @@ impl SnapshotFile {
         // The rename is durable only once the directory is.
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
-            .map_err(ctx("fsync dir", &self.dir))
+            .map_err(ctx("fsync dir", &self.dir))?;
+        // Superseded for good now that a snapshot is durable here.
+        match std::fs::remove_file(self.dir.join(LEGACY_NAME)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+        .map_err(ctx("remove", &self.dir.join(LEGACY_NAME)))
     }
 }
 

@@ -370,7 +370,30 @@ impl Committer {
                 });
             }
         }
+        let purged = result.is_ok() && group.iter().any(|w| matches!(w, Write::Purge { .. }));
         answer(group, &result);
+        if purged {
+            self.compact();
+        }
+    }
+
+    /// Gives the space a purge freed back to the file system: redb reuses freed pages but never
+    /// shrinks the file, which would otherwise stay as large as the longest log between two
+    /// snapshots. Purges come once per snapshot and leave a short log, so this is quick; readers
+    /// wait on the lock meanwhile (compaction needs no live transaction). A failure only costs
+    /// space: an I/O error surfaces, and is retried, at the next commit.
+    fn compact(&self) {
+        let mut guard = self
+            .shared
+            .db
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(db) = guard.as_mut() else { return };
+        let started = std::time::Instant::now();
+        match db.compact() {
+            Ok(_) => tracing::debug!(took = ?started.elapsed(), "raft-log: compacted after purge"),
+            Err(e) => tracing::warn!(error = %e, "raft-log: compaction after purge failed"),
+        }
     }
 
     /// Commits `group`; while the disk refuses it, marks the disk faulty, reopens the file and

@@ -51,6 +51,17 @@ pub(super) fn db_err<E: Into<redb::Error>>(what: &'static str) -> impl FnOnce(E)
 /// A file that is not a redb database, or is damaged beyond redb's repair, fails here with an
 /// error naming its path (the daemon then exits non-zero rather than start on an empty log).
 pub(super) fn open_db(path: &Path, compact: bool) -> io::Result<Database> {
+    // redb would take an empty file for a new database: a log truncated to nothing must not
+    // become an empty log that silently forgets the vote and every entry.
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} is empty (truncated?); refusing to start on an empty log",
+                path.display()
+            ),
+        ));
+    }
     let mut db = Database::builder()
         .set_cache_size(CACHE_BYTES)
         .create(path)
