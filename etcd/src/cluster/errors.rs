@@ -30,6 +30,12 @@ pub fn stopped() -> EtcdError {
     internal("etcdserver: server stopped")
 }
 
+/// This member's disk refuses durable writes (etcd would exit on the failed WAL write; we
+/// refuse writes with the cause and keep serving reads until the disk takes writes again).
+pub fn disk_failed(cause: &str) -> EtcdError {
+    internal(&format!("etcdserver: {cause}"))
+}
+
 /// An applied entry that answered nobody (etcd: "received response with no Event/Watcher").
 pub fn no_event() -> EtcdError {
     internal("received response with no Event/Watcher")

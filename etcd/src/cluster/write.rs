@@ -26,10 +26,19 @@ const RETRY: Duration = Duration::from_millis(50);
 impl Cluster {
     /// Replicate and apply one command; on a follower the leader proposes it for us.
     pub async fn propose(&self, cmd: Command) -> Result<Written, EtcdError> {
+        // A member that cannot make its log durable refuses at once, rather than time out.
+        if let Some(cause) = self.disk_fault() {
+            return Err(errors::disk_failed(&cause));
+        }
         let deadline = Instant::now() + self.request_timeout + size_allowance(&cmd);
         tokio::time::timeout_at(deadline, self.propose_until(cmd, deadline))
             .await
             .unwrap_or_else(|_| Err(errors::timed_out()))
+    }
+
+    /// Why this member's disk refuses durable writes right now (full, failing), if it does.
+    pub fn disk_fault(&self) -> Option<String> {
+        self.shared.disk_fault()
     }
 
     async fn propose_until(&self, cmd: Command, deadline: Instant) -> Result<Written, EtcdError> {

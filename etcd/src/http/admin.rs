@@ -131,7 +131,8 @@ async fn version() -> Response {
 }
 
 async fn health(State(app): State<App>) -> Response {
-    let healthy = app.cluster.leader_id().is_some();
+    // As etcd's NOSPACE alarm does, a disk that refuses writes makes the member unhealthy.
+    let healthy = app.cluster.leader_id().is_some() && app.cluster.disk_fault().is_none();
     let body = if healthy {
         r#"{"health":"true"}"#
     } else {

@@ -9,5 +9,6 @@ pub mod membership;
 pub mod network;
 pub mod node;
 pub mod rpc;
+pub mod snapshot_file;
 pub mod state_machine;
 pub mod types;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use openraft::async_runtime::WatchReceiver;
 use openraft::{Config as RaftConfig, Instant as _, ServerState, SnapshotPolicy};
 
-use super::log_store::LogStore;
+use super::log_store::{DiskHealth, LogStore};
 use super::membership::{self, MemberOp, MemberOpError};
 use super::network::{NetworkFactory, PeerClient};
 use super::state_machine::{Shared, StateMachine};
@@ -151,10 +151,14 @@ impl RaftNode {
         .validate()
         .map_err(io::Error::other)?;
         let log_dir = s.dir.to_path_buf();
-        let log_store = tokio::task::spawn_blocking(move || LogStore::<TypeConfig>::open(&log_dir))
-            .await
-            .map_err(io::Error::other)??;
-        let sm = StateMachine::open(s.dir).await?;
+        let disk = Arc::new(DiskHealth::default());
+        let log_disk = disk.clone();
+        let log_store = tokio::task::spawn_blocking(move || {
+            LogStore::<TypeConfig>::open_with(&log_dir, log_disk)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        let sm = StateMachine::open(s.dir, disk).await?;
         let shared = sm.shared();
         let network = NetworkFactory::new(peers, shared.clone());
         let raft = Raft::new(s.member_id, Arc::new(config), network, log_store, sm)

@@ -1,7 +1,8 @@
 //! Applies committed commands to the v2 store; builds, persists and installs snapshots.
 //!
 //! The store lives in memory (as etcd's own v2 store does); durability comes from the raft log
-//! plus the latest snapshot, which is kept in `state.redb`. A restart loads that snapshot and
+//! plus the latest snapshot, which is kept in the `snapshot` file (`snapshot_file.rs`). A
+//! restart loads that snapshot and
 //! openraft re-applies the log tail up to the saved commit index. This is the only caller of
 //! [`Store::apply`].
 
@@ -14,15 +15,14 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use futures::{Stream, TryStreamExt};
 use openraft::storage::RaftStateMachine;
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
-use redb::{Database, ReadableDatabase, TableDefinition};
 
+use super::log_store::DiskHealth;
+use super::snapshot_file::SnapshotFile;
 use super::types::{
     ApplyResult, EntryResponder, LogId, MemberInfo, Snapshot, SnapshotData, SnapshotMeta,
     StoredMembership, TypeConfig,
 };
 use crate::store::Store;
-
-const SNAPSHOT: TableDefinition<&str, &[u8]> = TableDefinition::new("snapshot");
 
 /// Indexes etcd itself spends per member it records in its v2 tree (`raftAttributes` create
 /// and `attributes` set) and once for the cluster version; mirrored so that a fresh member's
@@ -35,15 +35,23 @@ pub struct Shared {
     store: RwLock<Store>,
     applied_index: AtomicU64,
     members: RwLock<BTreeMap<u64, MemberInfo>>,
+    disk: Arc<DiskHealth>,
 }
 
 impl Shared {
-    fn new() -> Shared {
+    fn new(disk: Arc<DiskHealth>) -> Shared {
         Shared {
             store: RwLock::new(Store::new()),
             applied_index: AtomicU64::new(0),
             members: RwLock::new(BTreeMap::new()),
+            disk,
         }
+    }
+
+    /// Why this member cannot make writes durable right now (a full or failing disk), or
+    /// `None`; while it is `Some`, writes are refused and the member reports itself unhealthy.
+    pub fn disk_fault(&self) -> Option<String> {
+        self.disk.fault()
     }
 
     /// Read access to the store. A poisoned lock means a panic mid-apply; the data is still the
@@ -83,33 +91,36 @@ pub struct StateMachine {
     shared: Arc<Shared>,
     last_applied: Option<LogId>,
     last_membership: StoredMembership,
-    db: Arc<Database>,
+    file: Arc<SnapshotFile>,
+}
+
+impl Drop for StateMachine {
+    /// Raft has stopped: a snapshot write still retrying on a faulty disk may give up.
+    fn drop(&mut self) {
+        self.file.closing.store(true, Ordering::Release);
+    }
 }
 
 impl StateMachine {
-    /// Open `state.redb` in `dir` and load the latest snapshot into a fresh store.
-    pub async fn open(dir: &Path) -> io::Result<StateMachine> {
-        let path = dir.join("state.redb");
-        let db = tokio::task::spawn_blocking(move || -> io::Result<Database> {
-            let db = Database::builder()
-                .set_cache_size(4 << 20)
-                .create(&path)
-                .map_err(io::Error::other)?;
-            let tx = db.begin_write().map_err(io::Error::other)?;
-            tx.open_table(SNAPSHOT).map_err(io::Error::other)?;
-            tx.commit().map_err(io::Error::other)?;
-            Ok(db)
-        })
-        .await
-        .map_err(io::Error::other)??;
+    /// Load the latest snapshot in `dir` into a fresh store; `disk` hears of failed writes.
+    ///
+    /// A snapshot that cannot be read or does not decode is an error naming the file: starting
+    /// on an empty store instead would silently lose everything the purged log held.
+    pub async fn open(dir: &Path, disk: Arc<DiskHealth>) -> io::Result<StateMachine> {
         let mut sm = StateMachine {
-            shared: Arc::new(Shared::new()),
+            shared: Arc::new(Shared::new(disk.clone())),
             last_applied: None,
             last_membership: StoredMembership::default(),
-            db: Arc::new(db),
+            file: Arc::new(SnapshotFile::new(dir, disk)),
         };
         if let Some(snap) = sm.read_snapshot().await? {
-            sm.load(&snap.meta, snap.snapshot.get_ref())?;
+            let path = sm.file.path();
+            sm.load(&snap.meta, snap.snapshot.get_ref()).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("snapshot file {} does not decode: {e}", path.display()),
+                )
+            })?;
         }
         Ok(sm)
     }
@@ -146,44 +157,27 @@ impl StateMachine {
     }
 
     async fn read_snapshot(&self) -> io::Result<Option<Snapshot>> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || -> io::Result<Option<Snapshot>> {
-            let tx = db.begin_read().map_err(io::Error::other)?;
-            let t = tx.open_table(SNAPSHOT).map_err(io::Error::other)?;
-            let (Some(meta), Some(data)) = (
-                t.get("meta").map_err(io::Error::other)?,
-                t.get("data").map_err(io::Error::other)?,
-            ) else {
-                return Ok(None);
-            };
-            let meta: SnapshotMeta = serde_json::from_slice(meta.value())
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-            Ok(Some(Snapshot {
-                meta,
-                snapshot: SnapshotData::new(data.value().to_vec()),
-            }))
-        })
-        .await
-        .map_err(io::Error::other)?
+        let file = self.file.clone();
+        let read = tokio::task::spawn_blocking(move || file.read())
+            .await
+            .map_err(io::Error::other)??;
+        Ok(read.map(|(meta, data)| Snapshot {
+            meta,
+            snapshot: SnapshotData::new(data),
+        }))
     }
 }
 
-/// Persist a snapshot durably (one redb transaction: meta and data never disagree).
-async fn write_snapshot(db: Arc<Database>, meta: &SnapshotMeta, data: Vec<u8>) -> io::Result<()> {
-    let meta = serde_json::to_vec(meta).map_err(io::Error::other)?;
-    tokio::task::spawn_blocking(move || -> io::Result<()> {
-        let tx = db.begin_write().map_err(io::Error::other)?;
-        {
-            let mut t = tx.open_table(SNAPSHOT).map_err(io::Error::other)?;
-            t.insert("meta", meta.as_slice())
-                .map_err(io::Error::other)?;
-            t.insert("data", data.as_slice())
-                .map_err(io::Error::other)?;
-        }
-        tx.commit().map_err(io::Error::other)
-    })
-    .await
-    .map_err(io::Error::other)?
+/// Persist a snapshot durably (meta and data in one file, replaced whole).
+async fn write_snapshot(
+    file: Arc<SnapshotFile>,
+    meta: &SnapshotMeta,
+    data: Vec<u8>,
+) -> io::Result<Vec<u8>> {
+    let meta = meta.clone();
+    tokio::task::spawn_blocking(move || file.write(&meta, &data).map(|()| data))
+        .await
+        .map_err(io::Error::other)?
 }
 
 /// A snapshot captured at a log position, persisted when openraft asks for it to be built.
@@ -193,18 +187,17 @@ async fn write_snapshot(db: Arc<Database>, meta: &SnapshotMeta, data: Vec<u8>) -
 pub struct SnapshotBuilder {
     meta: SnapshotMeta,
     data: io::Result<Vec<u8>>,
-    db: Arc<Database>,
+    file: Arc<SnapshotFile>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     type SnapshotData = SnapshotData;
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
-        let data = match &self.data {
-            Ok(d) => d.clone(),
-            Err(e) => return Err(io::Error::new(e.kind(), e.to_string())),
-        };
-        write_snapshot(self.db.clone(), &self.meta, data.clone()).await?;
+        // Moved out, not copied (a snapshot is the whole store); a second build is refused.
+        let built = Err(io::Error::other("snapshot: builder already used"));
+        let data = std::mem::replace(&mut self.data, built)?;
+        let data = write_snapshot(self.file.clone(), &self.meta, data).await?;
         Ok(Snapshot {
             meta: self.meta.clone(),
             snapshot: SnapshotData::new(data),
@@ -294,7 +287,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 .store()
                 .to_snapshot()
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
-            db: self.db.clone(),
+            file: self.file.clone(),
         }
     }
 
@@ -305,7 +298,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     ) -> Result<(), io::Error> {
         let data = snapshot.into_inner();
         self.load(meta, &data)?;
-        write_snapshot(self.db.clone(), meta, data).await
+        write_snapshot(self.file.clone(), meta, data)
+            .await
+            .map(drop)
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {

@@ -9,6 +9,7 @@
 
 pub mod checker;
 pub mod history;
+mod mix;
 pub mod proxy;
 pub mod scenario;
 pub mod workload;
@@ -90,12 +91,45 @@ impl Node {
         a
     }
 
-    /// Start the process (same data dir and ports every time).
+    /// Start the process (same data dir and ports every time), with the fsync-stall switch
+    /// of [`Node::set_fsync_stall`] (inert until that file is written).
     pub fn spawn(&mut self) {
         assert!(self.child.is_none(), "{} already running", self.name);
-        let child = crate::daemon::spawn_logged(&self.bin, &self.command_args(), &self.log_path());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log_path())
+            .expect("log file");
+        let child = std::process::Command::new(&self.bin)
+            .args(self.command_args())
+            .env("ETCD_TEST_FSYNC_STALL_FILE", self.stall_file())
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn {}: {e}", self.bin.display()));
         self.child = Some(child);
         self.paused = false;
+    }
+
+    fn stall_file(&self) -> PathBuf {
+        self.dir.path().join("fsync-stall")
+    }
+
+    /// Makes this member's log commits stall `pause` at most once per `every` (our etcd's
+    /// test-only hook; real etcd ignores it), or stops that with `None`. Takes effect within
+    /// 50 ms, without a restart.
+    pub fn set_fsync_stall(&self, stall: Option<(Duration, Duration)>) {
+        match stall {
+            Some((pause, every)) => std::fs::write(
+                self.stall_file(),
+                format!("{},{}", pause.as_millis(), every.as_millis()),
+            )
+            .expect("stall file"),
+            None => {
+                let _ = std::fs::remove_file(self.stall_file());
+            }
+        }
     }
 
     fn signal(&self, sig: Signal) {

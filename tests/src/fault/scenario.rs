@@ -36,6 +36,12 @@ pub enum Fault {
     KillAll,
     /// Each member in turn killed, restarted and waited for until healthy (no hold).
     RollingRestart,
+    /// A follower whose fsync stalls 200 ms about twice a second (the test-only
+    /// `ETCD_TEST_FSYNC_STALL_FILE` hook), under the same load.
+    SlowFsyncFollower,
+    /// A seeded sequence of faults from the set above, each held and healed before the next
+    /// (see `mix.rs`).
+    RandomMix(u64),
 }
 
 #[derive(Debug, Clone)]
@@ -243,8 +249,17 @@ fn links(net: &Net) -> String {
         .join(" ")
 }
 
+/// The slow follower's fsync: 200 ms stalls, at most one every 500 ms.
+const STALL: (Duration, Duration) = (Duration::from_millis(200), Duration::from_millis(500));
+
 /// Apply the fault and hold it for `s.hold`.
-fn hold_fault(s: &Scenario, net: &mut Net, leader: usize, follower: usize, report: &mut Report) {
+pub(super) fn hold_fault(
+    s: &Scenario,
+    net: &mut Net,
+    leader: usize,
+    follower: usize,
+    report: &mut Report,
+) {
     let n = net.nodes.len();
     // The leader's write latency before a follower fault, to compare with during it.
     let baseline = matches!(
@@ -268,13 +283,16 @@ fn hold_fault(s: &Scenario, net: &mut Net, leader: usize, follower: usize, repor
         Fault::StopLeader => net.nodes[leader].pause(),
         Fault::KillAll => net.nodes.iter_mut().for_each(super::Node::kill),
         Fault::RollingRestart => return rolling_restart(net, report),
+        Fault::SlowFsyncFollower => net.nodes[follower].set_fsync_stall(Some(STALL)),
+        Fault::RandomMix(seed) => return super::mix::run(seed, s, net, report),
     }
     let started = Instant::now();
     let until = started + s.hold;
     let survivors: Vec<usize> = match s.fault {
-        Fault::BlackholeFollower | Fault::MinorityPartition | Fault::KillFollower => {
-            (0..n).filter(|i| *i != follower).collect()
-        }
+        Fault::BlackholeFollower
+        | Fault::MinorityPartition
+        | Fault::KillFollower
+        | Fault::SlowFsyncFollower => (0..n).filter(|i| *i != follower).collect(),
         Fault::IsolateLeader
         | Fault::LeaderMute
         | Fault::LeaderDeaf
@@ -379,13 +397,14 @@ fn rolling_restart(net: &mut Net, report: &mut Report) {
     }
 }
 
-fn heal(s: &Scenario, net: &mut Net, leader: usize, follower: usize) {
+pub(super) fn heal(s: &Scenario, net: &mut Net, leader: usize, follower: usize) {
     match s.fault {
+        Fault::SlowFsyncFollower => net.nodes[follower].set_fsync_stall(None),
         Fault::KillLeader => net.nodes[leader].spawn(),
         Fault::KillFollower => net.nodes[follower].spawn(),
         Fault::StopLeader => net.nodes[leader].resume(),
         Fault::KillAll => net.nodes.iter_mut().for_each(super::Node::spawn),
-        Fault::DelayAll(_) | Fault::RollingRestart => {}
+        Fault::DelayAll(_) | Fault::RollingRestart | Fault::RandomMix(_) => {}
         _ => net.proxy.heal(),
     }
 }

@@ -5,7 +5,8 @@
 //! acknowledged write once, in order. Each prints a `fault-report` line (time from heal to the
 //! first write, peer connections opened); `FAULT_REPORT=<file>` collects them.
 //! `FAULT_HOLD_MS=20000` makes a soak of every scenario. `ETCD_BIN=/usr/bin/etcd` runs real etcd
-//! too.
+//! too. `follower_fsync_stalls` uses our test-only `ETCD_TEST_FSYNC_STALL_FILE` hook (real etcd
+//! runs it unstalled); `random_mix` chains 3-4 of the other faults, seeded (`FAULT_SEED`).
 //! Scenarios where the leader is lost also assert failover: the other two acknowledge a write
 //! within three election timeouts of the fault.
 
@@ -83,4 +84,22 @@ fn everyone_killed() {
 #[test]
 fn rolling_restart() {
     scenario("rolling restart", Fault::RollingRestart);
+}
+
+#[test]
+fn follower_fsync_stalls() {
+    scenario(
+        "follower fsync stalls 200 ms now and then",
+        Fault::SlowFsyncFollower,
+    );
+}
+
+/// `FAULT_SEED=<n>` runs another mix; the default one is fixed so that CI is repeatable.
+#[test]
+fn random_mix() {
+    let seed = std::env::var("FAULT_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7);
+    scenario("random mix", Fault::RandomMix(seed));
 }

@@ -9,6 +9,7 @@ mod admin;
 mod cluster;
 mod compat_with_real_etcd;
 mod discovery;
+mod disk_faults;
 mod durability;
 mod errors;
 mod etcdctl;

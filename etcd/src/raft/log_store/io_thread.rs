@@ -8,15 +8,19 @@
 //! submitting while a commit is on disk, and the next batch collects all of it.
 //!
 //! Ordering: requests are applied strictly in arrival order, which openraft requires ("All
-//! write-IO must be serialized"). A commit that fails poisons the store: that write and every
-//! later one fail with the same error, so no entry queued behind a lost one is ever acknowledged
-//! (openraft stops the raft core on the first storage error).
+//! write-IO must be serialized"). A commit that fails (a full disk, an I/O error) is not
+//! reported to openraft, which would stop the raft core for good: the thread marks the disk
+//! faulty (`health.rs`), reopens the file (redb refuses every operation after an I/O error) and
+//! retries the same group with backoff until it commits, then answers it. Only a close gives
+//! up: then that write and every later one fail with the error, so nothing queued behind a lost
+//! write is ever acknowledged.
 //!
 //! Reads never come here: they go to the tail and to redb directly (MVCC snapshots run alongside
 //! a write transaction), so they never wait behind an fsync.
 
 use std::io;
 use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::MutexGuard;
@@ -31,6 +35,9 @@ use redb::Database;
 use redb::Durability;
 use tokio::sync::oneshot;
 
+use super::health::DiskHealth;
+use super::health::Retry;
+use super::stall::Stall;
 use super::tables;
 use super::tables::Writer;
 use super::tail::Bytes;
@@ -91,6 +98,14 @@ pub(super) struct Shared {
     /// The last committed log id saved, durable or not: what `read_committed` answers.
     committed: Mutex<Option<Vec<u8>>>,
     open: AtomicBool,
+    /// Set before a close request is sent (or the channel dropped), so that a commit retrying
+    /// on a faulty disk gives up instead of holding the shutdown.
+    closing: AtomicBool,
+    health: Arc<DiskHealth>,
+    /// The file, for reopening it after an I/O error.
+    path: PathBuf,
+    /// Test-only fsync stalls (`ETCD_TEST_FSYNC_STALL_MS`); inert when unset.
+    stall: Option<Stall>,
     /// Successful redb commits, so tests can see group commit through the public API.
     #[cfg(test)]
     pub(super) commits: std::sync::atomic::AtomicU64,
@@ -159,14 +174,15 @@ pub(super) struct IoThread {
 
 impl IoThread {
     /// Opens (or creates) `dir/raft-log.redb` and starts the thread. Blocking.
-    pub(super) fn spawn(dir: &Path) -> io::Result<Self> {
+    pub(super) fn spawn(dir: &Path, health: Arc<DiskHealth>) -> io::Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("raft-log: create data dir {}: {e}", dir.display()),
             )
         })?;
-        let db = tables::open_db(&dir.join(tables::FILE_NAME))?;
+        let path = dir.join(tables::FILE_NAME);
+        let db = tables::open_db(&path, true)?;
         let vote = tables::get_meta(&db, tables::KEY_VOTE)?;
         let committed = tables::get_meta(&db, tables::KEY_COMMITTED)?;
         let shared = Arc::new(Shared {
@@ -175,6 +191,10 @@ impl IoThread {
             vote: Mutex::new(vote),
             committed: Mutex::new(committed),
             open: AtomicBool::new(true),
+            closing: AtomicBool::new(false),
+            health,
+            path,
+            stall: Stall::from_env(),
             #[cfg(test)]
             commits: Default::default(),
             #[cfg(test)]
@@ -216,6 +236,7 @@ impl IoThread {
 
     /// Stops the thread after every write sent before, and closes the file.
     pub(super) async fn close(&self) -> io::Result<()> {
+        self.shared.closing.store(true, Ordering::Release);
         let (reply, rx) = oneshot::channel();
         self.request(Request::Close { reply })?;
         rx.await.map_err(|_| closed())?
@@ -232,7 +253,9 @@ impl Drop for IoThread {
         // Disconnecting the channel makes the thread finish the queued writes and close the
         // file. Joining here makes "dropped" mean "file closed", so a node can reopen its data
         // dir right away (redb locks the file). Nobody holds a handle any more, so no caller is
-        // waiting on a reply: this blocks for at most the commit in flight.
+        // waiting on a reply: this blocks for at most the commit in flight (a commit retrying
+        // on a faulty disk sees `closing` and gives up).
+        self.shared.closing.store(true, Ordering::Release);
         drop(self.tx.take());
         let thread = match self.thread.get_mut() {
             Ok(thread) => thread.take(),
@@ -336,22 +359,88 @@ impl Committer {
         let gate = self.shared.gate.clone();
         #[cfg(test)]
         let _held = lock(&gate);
-        let result = self.write(&group);
+        let result = self.write_until_done(&group);
         match &result {
             Ok(()) => self.committed(&group),
             Err(e) => {
-                tracing::error!(error = %e, "raft-log: commit failed; every later write fails");
+                tracing::error!(error = %e, "raft-log: commit abandoned at close; every later write fails");
                 self.failed = Some(Failure {
                     kind: e.kind(),
                     message: e.to_string(),
                 });
             }
         }
+        let purged = result.is_ok() && group.iter().any(|w| matches!(w, Write::Purge { .. }));
         answer(group, &result);
+        if purged {
+            self.compact();
+        }
+    }
+
+    /// Gives the space a purge freed back to the file system: redb reuses freed pages but never
+    /// shrinks the file, which would otherwise stay as large as the longest log between two
+    /// snapshots. Purges come once per snapshot and leave a short log, so this is quick; readers
+    /// wait on the lock meanwhile (compaction needs no live transaction). A failure only costs
+    /// space: an I/O error surfaces, and is retried, at the next commit.
+    fn compact(&self) {
+        let mut guard = self
+            .shared
+            .db
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(db) = guard.as_mut() else { return };
+        let started = std::time::Instant::now();
+        match db.compact() {
+            Ok(_) => tracing::debug!(took = ?started.elapsed(), "raft-log: compacted after purge"),
+            Err(e) => tracing::warn!(error = %e, "raft-log: compaction after purge failed"),
+        }
+    }
+
+    /// Commits `group`; while the disk refuses it, marks the disk faulty, reopens the file and
+    /// tries the same group again with backoff. Gives up only when the store is closing.
+    fn write_until_done(&mut self, group: &[Write]) -> io::Result<()> {
+        if let Some(stall) = &self.shared.stall {
+            stall.maybe_stall();
+        }
+        let shared = self.shared.clone();
+        let mut retry = Retry::new(&shared.closing);
+        loop {
+            let error = match self.write(group) {
+                Ok(()) => {
+                    self.shared.health.clear();
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            self.shared.health.set_fault(&error.to_string());
+            if !retry.wait("raft-log: commit", &error) {
+                return Err(error);
+            }
+            if let Err(e) = self.reopen() {
+                tracing::debug!(error = %e, "raft-log: reopen after a failed commit");
+            }
+        }
+    }
+
+    /// Replaces the database with a fresh open of the file: after an I/O error redb fails every
+    /// later operation, and only a reopen (which repairs from the last durable commit) clears it.
+    /// Readers wait on the lock meanwhile rather than see a closed store.
+    fn reopen(&self) -> io::Result<()> {
+        let mut guard = self
+            .shared
+            .db
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        // Dropped first: redb locks the file, so the old handle must let go of it.
+        drop(guard.take());
+        // No compaction: the disk may be all but full, and compaction writes.
+        *guard = Some(tables::open_db(&self.shared.path, false)?);
+        Ok(())
     }
 
     /// One transaction holding the deferred committed id and every write of `group`, in order.
-    /// On any error the transaction is dropped, which aborts it: nothing of it reaches the file.
+    /// On any error the transaction is dropped, which aborts it: nothing of it reaches the file
+    /// (and the deferred id is kept for the next attempt).
     fn write(&mut self, group: &[Write]) -> io::Result<()> {
         let guard = self
             .shared
@@ -364,8 +453,8 @@ impl Committer {
             .map_err(tables::db_err("set durability"))?;
         {
             let mut w = Writer::new(&tx)?;
-            if let Some(value) = self.deferred.take() {
-                w.put_meta(tables::KEY_COMMITTED, &value)?;
+            if let Some(value) = &self.deferred {
+                w.put_meta(tables::KEY_COMMITTED, value)?;
             }
             for write in group {
                 match write {
@@ -390,7 +479,9 @@ impl Committer {
                 "injected: no space left on device",
             ));
         }
-        tx.commit().map_err(tables::db_err("commit"))
+        tx.commit().map_err(tables::db_err("commit"))?;
+        self.deferred = None;
+        Ok(())
     }
 
     /// Bookkeeping after a successful commit, before anyone is answered: the tail learns that
@@ -421,7 +512,8 @@ impl Committer {
     /// Makes a deferred committed id durable (a clean shutdown keeps the commit index), then
     /// closes the file, reporting the close error that a plain drop would ignore.
     fn shutdown(&mut self) -> io::Result<()> {
-        let flushed = match self.deferred.take() {
+        // One attempt only: a disk that is still failing must not hold up the shutdown.
+        let flushed = match self.deferred.clone() {
             Some(value) if self.failed.is_none() => self.write(&[Write::SaveCommitted { value }]),
             _ => Ok(()),
         };

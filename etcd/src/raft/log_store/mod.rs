@@ -16,7 +16,9 @@
 //! thread once the redb commit holding them returned: openraft 0.10's contract, and what lets
 //! one fsync cover every write submitted while the previous one was on disk.
 
+mod health;
 mod io_thread;
+mod stall;
 mod tables;
 mod tail;
 
@@ -48,6 +50,8 @@ use redb::Database;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+pub use self::health::DiskHealth;
+pub(crate) use self::health::Retry;
 use self::io_thread::Flushed;
 use self::io_thread::IoThread;
 use self::io_thread::Shared;
@@ -101,11 +105,18 @@ where
     ///
     /// Blocking: it opens and compacts the file (milliseconds for a log that is purged after
     /// snapshots). Call it at startup, or inside `spawn_blocking`.
-    pub fn open(dir: &Path) -> io::Result<Self> {
+    ///
+    /// `health` is told when durable writes fail and when they succeed again (see `health.rs`).
+    pub fn open_with(dir: &Path, health: Arc<DiskHealth>) -> io::Result<Self> {
         Ok(Self {
-            io: Arc::new(IoThread::spawn(dir)?),
+            io: Arc::new(IoThread::spawn(dir, health)?),
             _p: PhantomData,
         })
+    }
+
+    /// [`LogStore::open_with`] a health record of its own.
+    pub fn open(dir: &Path) -> io::Result<Self> {
+        Self::open_with(dir, Arc::default())
     }
 
     /// Stops the storage thread after every write sent before it, and closes the file,

@@ -46,12 +46,29 @@ pub(super) fn db_err<E: Into<redb::Error>>(what: &'static str) -> impl FnOnce(E)
     }
 }
 
-/// Opens or creates the file, creates both tables and compacts once.
-pub(super) fn open_db(path: &Path) -> io::Result<Database> {
+/// Opens or creates the file, creates both tables and, with `compact`, compacts once.
+///
+/// A file that is not a redb database, or is damaged beyond redb's repair, fails here with an
+/// error naming its path (the daemon then exits non-zero rather than start on an empty log).
+pub(super) fn open_db(path: &Path, compact: bool) -> io::Result<Database> {
+    // redb would take an empty file for a new database: a log truncated to nothing must not
+    // become an empty log that silently forgets the vote and every entry.
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!(
+                "{} is empty (truncated?); refusing to start on an empty log",
+                path.display()
+            ),
+        ));
+    }
     let mut db = Database::builder()
         .set_cache_size(CACHE_BYTES)
         .create(path)
-        .map_err(db_err("open"))?;
+        .map_err(|e| {
+            let e = db_err("open")(e);
+            io::Error::new(e.kind(), format!("{} ({})", e, path.display()))
+        })?;
 
     // Create both tables up front: reading a table that was never created is an error.
     let tx = db.begin_write().map_err(db_err("begin create tables"))?;
@@ -62,7 +79,7 @@ pub(super) fn open_db(path: &Path) -> io::Result<Database> {
     // redb reuses freed pages but never shrinks the file, and purged log prefixes leave a lot
     // of them. Compaction needs no live transaction, which is only guaranteed right here, before
     // the store is shared. One pass is enough (a purged log is small) and costs milliseconds.
-    let compacted = db.compact().map_err(db_err("compact"))?;
+    let compacted = compact && db.compact().map_err(db_err("compact"))?;
     tracing::debug!(path = %path.display(), compacted, "raft-log: opened");
     Ok(db)
 }

@@ -4,6 +4,8 @@
 use std::io;
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
 use openraft::RaftLogReader;
 use openraft::alias::EntryOf;
@@ -15,6 +17,7 @@ use openraft::type_config::TypeConfigExt;
 use openraft::vote::RaftLeaderIdExt;
 use tempfile::TempDir;
 
+use super::DiskHealth;
 use super::FILE_NAME;
 use super::LogStore;
 use super::suite::C;
@@ -82,7 +85,7 @@ async fn reopened_store_keeps_vote_entries_committed_and_last_purged() -> io::Re
 }
 
 #[tokio::test]
-async fn reopen_compacts_space_freed_by_purge() -> io::Result<()> {
+async fn a_purge_gives_the_freed_space_back() -> io::Result<()> {
     let dir = TempDir::new()?;
     let file = dir.path().join(FILE_NAME);
     let mut store = LogStore::<C>::open(dir.path())?;
@@ -91,19 +94,25 @@ async fn reopen_compacts_space_freed_by_purge() -> io::Result<()> {
         let entries = (chunk * 100..(chunk + 1) * 100).map(|i| normal(1, i, &payload));
         append_flushed(&mut store, entries.collect()).await?;
     }
-    store.purge(log_id(1, 1_999)).await?;
-    store.close().await?;
     let before = std::fs::metadata(&file)?.len();
-
-    let mut store = LogStore::<C>::open(dir.path())?;
+    store.purge(log_id(1, 1_899)).await?;
+    // The storage thread compacts right after answering the purge; its next commit is behind it.
+    append_flushed(&mut store, vec![blank(1, 2_000)]).await?;
     let after = std::fs::metadata(&file)?.len();
     assert!(
         after < before / 2,
-        "compaction at open: {before} -> {after} bytes"
+        "compaction after purge: {before} -> {after} bytes"
     );
     assert_eq!(
+        indexes(&store.try_get_log_entries(..).await?),
+        (1_900..=2_000).collect::<Vec<_>>()
+    );
+    store.close().await?;
+
+    let mut store = LogStore::<C>::open(dir.path())?;
+    assert_eq!(
         store.get_log_state().await?.last_log_id,
-        Some(log_id(1, 1_999))
+        Some(log_id(1, 2_000))
     );
     store.close().await
 }
@@ -237,28 +246,59 @@ async fn acknowledged_writes_survive_a_crash() -> io::Result<()> {
 }
 
 #[tokio::test]
-async fn a_failed_commit_fails_its_callback_and_every_later_write() -> io::Result<()> {
+async fn a_failed_commit_is_retried_until_the_disk_takes_it() -> io::Result<()> {
     let dir = TempDir::new()?;
-    let mut store = LogStore::<C>::open(dir.path())?;
+    let health = Arc::new(DiskHealth::default());
+    let mut store = LogStore::<C>::open_with(dir.path(), health.clone())?;
     append_flushed(&mut store, vec![blank(1, 0)]).await?;
 
     store.fail_commits(true);
-    let lost = append_async(&mut store, vec![blank(1, 1)]).await?;
-    let err = lost.await.unwrap_err();
-    assert_eq!(err.kind(), io::ErrorKind::StorageFull, "{err}");
-
-    // The disk recovers, but nothing queued behind the lost entry may be acknowledged.
-    store.fail_commits(false);
-    let after = append_async(&mut store, vec![blank(1, 2)]).await?;
-    assert_eq!(after.await.unwrap_err().kind(), io::ErrorKind::StorageFull);
-    let vote = openraft::alias::VoteOf::<C>::new(2, 1);
-    assert!(store.save_vote(&vote).await.is_err());
+    let mut held = Box::pin(append_async(&mut store, vec![blank(1, 1)]).await?);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while health.fault().is_none() {
+        assert!(std::time::Instant::now() < deadline, "no fault reported");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(health.fault().unwrap().contains("no space left"));
+    // Not acknowledged while the disk refuses it, yet readable (it is in the tail).
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), &mut held)
+            .await
+            .is_err()
+    );
+    assert_eq!(indexes(&store.try_get_log_entries(..).await?), [0, 1]);
     assert_eq!(store.durable_indexes()?, [0]);
+
+    // Space comes back: the same batch commits, and later writes go through.
+    store.fail_commits(false);
+    held.await?;
+    assert_eq!(health.fault(), None);
+    append_flushed(&mut store, vec![blank(1, 2)]).await?;
+    let vote = openraft::alias::VoteOf::<C>::new(2, 1);
+    store.save_vote(&vote).await?;
+    assert_eq!(store.durable_indexes()?, [0, 1, 2]);
     store.close().await?;
 
     let mut store = LogStore::<C>::open(dir.path())?;
+    assert_eq!(indexes(&store.try_get_log_entries(..).await?), [0, 1, 2]);
+    assert_eq!(store.read_vote().await?, Some(vote));
+    store.close().await
+}
+
+#[tokio::test]
+async fn a_close_gives_up_a_failing_commit_and_fails_what_follows() -> io::Result<()> {
+    let dir = TempDir::new()?;
+    let mut store = LogStore::<C>::open(dir.path())?;
+    append_flushed(&mut store, vec![blank(1, 0)]).await?;
+    store.fail_commits(true);
+    let lost = append_async(&mut store, vec![blank(1, 1)]).await?;
+    // Closing must not wait for the disk; the held write fails instead of being acknowledged.
+    let closed = tokio::time::timeout(Duration::from_secs(5), store.close()).await;
+    assert!(closed.is_ok(), "close waited for a failing disk");
+    assert_eq!(lost.await.unwrap_err().kind(), io::ErrorKind::StorageFull);
+
+    let mut store = LogStore::<C>::open(dir.path())?;
     assert_eq!(indexes(&store.try_get_log_entries(..).await?), [0]);
-    assert_eq!(store.read_vote().await?, None);
     store.close().await
 }
 
