@@ -48,7 +48,7 @@ impl Counters {
                 &self.compare_and_delete_success,
                 &self.compare_and_delete_fail,
             ),
-            Op::Expire => return,
+            Op::Expire | Op::Auth(_) => return,
         };
         tally(ok, fail, r);
     }
