@@ -6,6 +6,7 @@
 //! processes.
 
 mod admin;
+mod auth;
 mod cluster;
 mod compat_with_real_etcd;
 mod discovery;
