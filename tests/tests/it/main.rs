@@ -13,6 +13,7 @@ mod discovery;
 mod durability;
 mod errors;
 mod etcdctl;
+mod etcdctl_auth;
 mod etcdctl_compat;
 mod etcdctl_pipes;
 mod faults;
