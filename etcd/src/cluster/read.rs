@@ -12,6 +12,7 @@ use super::Cluster;
 use super::errors;
 use crate::raft::forward;
 use crate::raft::node::ReadError;
+use crate::store::auth::AuthState;
 use crate::store::{Event, Watch};
 use crate::time::UnixNanos;
 
@@ -44,6 +45,11 @@ impl Cluster {
 
     pub fn unwatch(&self, id: u64) {
         self.shared.store().unwatch(id);
+    }
+
+    /// Users, roles and the auth switch as this member has applied them.
+    pub fn auth(&self) -> std::sync::Arc<AuthState> {
+        self.shared.store().auth()
     }
 
     pub fn store_stats(&self) -> StoreStats {

@@ -14,6 +14,7 @@ use etcd_common::{Action, Node};
 use futures::StreamExt;
 
 use super::App;
+use super::credentials;
 use super::error::error_response;
 use super::form::{self, Body as FormBody, MAX_FORM_SIZE, Method};
 use super::json;
@@ -91,12 +92,18 @@ async fn serve(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let req = match form::parse_form(method, query, content_type, body)
-        .and_then(|form| KeyRequest::parse(method, key, form))
-    {
-        Ok(r) => r,
-        Err(e) => return error_response(&e),
-    };
+    let (req, recursive) =
+        match form::parse_form(method, query, content_type, body).and_then(|form| {
+            let recursive = form.boolean("recursive").unwrap_or(false);
+            KeyRequest::parse(method, key, form).map(|r| (r, recursive))
+        }) {
+            Ok(r) => r,
+            Err(e) => return error_response(&e),
+        };
+    let write = !matches!(method, Method::Get | Method::Head);
+    if let Err(refused) = credentials::authorize_key(app, headers, write, key, recursive).await {
+        return refused;
+    }
     let cluster = &app.cluster;
     match req {
         KeyRequest::Watch {

@@ -2,6 +2,8 @@
 //! no openraft type appears here. (The peer API lives with raft, in `raft/rpc.rs`.)
 
 pub mod admin;
+pub mod auth;
+pub mod credentials;
 pub mod error;
 pub mod form;
 pub mod json;
@@ -27,6 +29,8 @@ pub struct App {
     pub shutdown: CancellationToken,
     /// Our cluster id as etcd prints it, for `X-Etcd-Cluster-Id`.
     pub cluster_id_header: HeaderValue,
+    /// Checks passwords for the auth API and the keys' permission check.
+    pub verifier: Arc<credentials::Verifier>,
 }
 
 impl App {
@@ -37,6 +41,7 @@ impl App {
             cluster,
             shutdown,
             cluster_id_header,
+            verifier: credentials::verifier(),
         }
     }
 }
@@ -46,7 +51,12 @@ pub fn client_router(app: App) -> Router {
     Router::new()
         .merge(keys::routes())
         .merge(admin::routes())
+        .merge(auth::routes())
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            app.clone(),
+            members_root_only,
+        ))
         .layer(middleware::from_fn(cors))
         .with_state(app)
 }
@@ -77,6 +87,22 @@ pub fn method_not_allowed(allow: &'static str) -> Response {
     resp.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static(allow));
     resp
+}
+
+/// etcd: the members handler's `hasWriteRootAccess` — once auth is enabled, only root may
+/// add, update or remove members (after the method check, before anything else).
+async fn members_root_only(
+    axum::extract::State(app): axum::extract::State<App>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    let members = path == "/v2/members" || path.starts_with("/v2/members/");
+    let write = matches!(req.method().as_str(), "POST" | "PUT" | "DELETE");
+    if members && write && !credentials::has_root_access(&app, req.headers()).await {
+        return auth::http_error(StatusCode::UNAUTHORIZED, "Insufficient credentials");
+    }
+    next.run(req).await
 }
 
 /// etcd answers every client request with these CORS headers.

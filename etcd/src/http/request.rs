@@ -54,7 +54,7 @@ impl Write {
             | Op::Create { expire_at: e, .. }
             | Op::Update { expire_at: e, .. }
             | Op::CompareAndSwap { expire_at: e, .. } => *e = expire_at,
-            Op::Delete { .. } | Op::CompareAndDelete { .. } | Op::Expire => {}
+            Op::Delete { .. } | Op::CompareAndDelete { .. } | Op::Expire | Op::Auth(_) => {}
         }
         Command { now, op }
     }
@@ -68,7 +68,7 @@ impl Write {
             | Op::CompareAndSwap { path, .. }
             | Op::Delete { path, .. }
             | Op::CompareAndDelete { path, .. } => path,
-            Op::Expire => "/",
+            Op::Expire | Op::Auth(_) => "/",
         }
     }
 }

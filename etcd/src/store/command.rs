@@ -6,6 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::auth::AuthOp;
 use crate::time::UnixNanos;
 
 /// One store mutation, stamped with the proposer's clock.
@@ -63,6 +64,8 @@ pub enum Op {
     },
     /// Remove everything whose deadline is at or before `Command::now` (etcd's SYNC request).
     Expire,
+    /// A write of users, roles or the auth flag (etcd's writes under `/2`).
+    Auth(AuthOp),
 }
 
 impl Op {
@@ -83,6 +86,7 @@ impl Op {
                 path, prev_value, ..
             } => path.len() + prev_value.len(),
             Op::Expire => 0,
+            Op::Auth(a) => a.payload_len(),
         }
     }
 }
@@ -97,6 +101,7 @@ impl std::fmt::Display for Command {
             Op::Delete { path, .. } => write!(f, "delete {path}"),
             Op::CompareAndDelete { path, .. } => write!(f, "compareAndDelete {path}"),
             Op::Expire => write!(f, "expire <= {}", self.now),
+            Op::Auth(a) => write!(f, "auth {}", a.key()),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! `event`, `command`, `path`. Keys and values are `str` throughout only because the wire is
 //! JSON text; nothing here inspects characters beyond the `/` separator and a leading `_`.
 
+pub mod auth;
 mod command;
 mod event;
 mod feed;
@@ -53,6 +54,8 @@ pub struct Store {
     /// History and watchers, under their own lock so watching needs only `&self`.
     feed: Feed,
     counters: Counters,
+    /// Users, roles and the auth flag (etcd's `/2`); shared with readers, copied on write.
+    auth: Arc<auth::AuthState>,
 }
 
 impl Default for Store {
@@ -70,6 +73,7 @@ impl Store {
             removed_members: BTreeSet::new(),
             feed: Feed::default(),
             counters: Counters::default(),
+            auth: Arc::default(),
         }
     }
 
@@ -159,6 +163,7 @@ impl Store {
                 self.expire(now);
                 return Ok(None);
             }
+            Op::Auth(op) => return self.apply_auth(&op),
         };
         if let Some(kind) = kind {
             self.counters.tally_write(kind, &result);

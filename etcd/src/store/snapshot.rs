@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::Store;
+use super::auth::AuthState;
 use super::history::History;
 use super::path;
 use super::tree::{Body, TreeNode, lookup_mut};
@@ -24,6 +25,9 @@ struct SnapshotV2<N> {
     history: History,
     #[serde(default)]
     removed_members: BTreeSet<u64>,
+    /// Users, roles and the auth flag; absent in snapshots written before auth existed.
+    #[serde(default)]
+    auth: AuthState,
 }
 
 #[derive(Serialize)]
@@ -75,6 +79,7 @@ impl Store {
             current_index: self.current_index,
             history: self.feed.history(),
             removed_members: self.removed_members.clone(),
+            auth: (*self.auth).clone(),
         })
     }
 
@@ -92,6 +97,7 @@ impl Store {
         self.ttl = ttl;
         self.current_index = snap.current_index;
         self.removed_members = snap.removed_members;
+        self.auth = std::sync::Arc::new(snap.auth);
         self.feed.reset(snap.history, snap.current_index);
         Ok(())
     }

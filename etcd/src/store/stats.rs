@@ -96,7 +96,7 @@ impl WriteKind {
             Op::CompareAndSwap { .. } => WriteKind::CompareAndSwap,
             Op::Delete { .. } => WriteKind::Delete,
             Op::CompareAndDelete { .. } => WriteKind::CompareAndDelete,
-            Op::Expire => return None,
+            Op::Expire | Op::Auth(_) => return None,
         })
     }
 }

@@ -11,6 +11,35 @@ pub struct KeyArgs {
     pub args: Vec<String>,
 }
 
+/// `user grant` / `user revoke`.
+#[derive(Debug, Clone, Args)]
+pub struct UserRolesArgs {
+    /// List of roles to grant or revoke
+    #[arg(long, value_name = "value")]
+    pub roles: Vec<String>,
+    #[arg(value_name = "user")]
+    pub args: Vec<String>,
+}
+
+/// `role grant` / `role revoke`.
+#[derive(Debug, Clone, Args)]
+pub struct RolePathArgs {
+    /// Path granted for the role to access
+    #[arg(long, value_name = "value")]
+    pub path: Option<String>,
+    /// Grant read-only access
+    #[arg(long)]
+    pub read: bool,
+    /// Grant write-only access
+    #[arg(long)]
+    pub write: bool,
+    /// Grant read-write access
+    #[arg(long, visible_alias = "rw")]
+    pub readwrite: bool,
+    #[arg(value_name = "role")]
+    pub args: Vec<String>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct ClusterHealthArgs {
     /// forever check the health every 10 second until CTRL+C

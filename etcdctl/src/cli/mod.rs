@@ -192,6 +192,81 @@ pub enum Cmd {
         override_usage = "etcdctl member command [command options] [arguments...]"
     )]
     Member(MemberCmd),
+    /// user add, grant and revoke subcommands
+    #[command(
+        subcommand,
+        override_usage = "etcdctl user command [command options] [arguments...]"
+    )]
+    User(UserCmd),
+    /// role add, grant and revoke subcommands
+    #[command(
+        subcommand,
+        override_usage = "etcdctl role command [command options] [arguments...]"
+    )]
+    Role(RoleCmd),
+    /// overall auth controls
+    #[command(
+        subcommand,
+        override_usage = "etcdctl auth command [command options] [arguments...]"
+    )]
+    Auth(AuthCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// add a new user for the etcd cluster
+    #[command(override_usage = "etcdctl user add <user>")]
+    Add(KeyArgs),
+    /// get details for a user
+    #[command(override_usage = "etcdctl user get <user>")]
+    Get(KeyArgs),
+    /// list all current users
+    #[command(override_usage = "etcdctl user list")]
+    List(KeyArgs),
+    /// remove a user for the etcd cluster
+    #[command(override_usage = "etcdctl user remove <user>")]
+    Remove(KeyArgs),
+    /// grant roles to an etcd user
+    #[command(override_usage = "etcdctl user grant [command options] <user>")]
+    Grant(UserRolesArgs),
+    /// revoke roles for an etcd user
+    #[command(override_usage = "etcdctl user revoke [command options] <user>")]
+    Revoke(UserRolesArgs),
+    /// change password for a user
+    #[command(override_usage = "etcdctl user passwd <user>")]
+    Passwd(KeyArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCmd {
+    /// add a new role for the etcd cluster
+    #[command(override_usage = "etcdctl role add <role>")]
+    Add(KeyArgs),
+    /// get details for a role
+    #[command(override_usage = "etcdctl role get <role>")]
+    Get(KeyArgs),
+    /// list all roles
+    #[command(override_usage = "etcdctl role list")]
+    List(KeyArgs),
+    /// remove a role from the etcd cluster
+    #[command(override_usage = "etcdctl role remove <role>")]
+    Remove(KeyArgs),
+    /// grant path matches to an etcd role
+    #[command(override_usage = "etcdctl role grant [command options] <role>")]
+    Grant(RolePathArgs),
+    /// revoke path matches for an etcd role
+    #[command(override_usage = "etcdctl role revoke [command options] <role>")]
+    Revoke(RolePathArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCmd {
+    /// enable auth access controls
+    #[command(override_usage = "etcdctl auth enable")]
+    Enable(KeyArgs),
+    /// disable auth access controls
+    #[command(override_usage = "etcdctl auth disable")]
+    Disable(KeyArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,7 @@
 //! (the endpoint list, failover and sync), [`requests`] and [`members`] (what is asked),
 //! [`error`] (how failures read).
 
+pub mod auth;
 pub mod endpoint;
 pub mod error;
 pub mod members;

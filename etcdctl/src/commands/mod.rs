@@ -2,15 +2,18 @@
 //!
 //! Each family lives in its own file; all of them print through `output` and talk through `client`.
 
+pub mod auth;
 pub mod health;
 pub mod keys;
 pub mod member;
+pub mod role;
+pub mod user;
 pub mod watch;
 
 use std::io::Read;
 
 use crate::cli::docs::{ENV_DISCOVERY_SRV, ENV_ENDPOINT, ENV_ENDPOINTS, ENV_PEERS, ENV_USERNAME};
-use crate::cli::{Cmd, DEFAULT_ENDPOINTS, GlobalArgs, MemberCmd};
+use crate::cli::{AuthCmd, Cmd, DEFAULT_ENDPOINTS, GlobalArgs, MemberCmd, RoleCmd, UserCmd};
 use crate::client::{Client, ClientError, Config};
 use crate::output::{self, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_SERVER_ERROR, Exit, Format};
 
@@ -43,6 +46,21 @@ pub async fn run(global: GlobalArgs, cmd: Cmd) -> Result<(), Exit> {
         Cmd::Member(MemberCmd::Add(a)) => member::add(&ctx, &a.args).await,
         Cmd::Member(MemberCmd::Remove(a)) => member::remove(&ctx, &a.args).await,
         Cmd::Member(MemberCmd::Update(a)) => member::update(&ctx, &a.args).await,
+        Cmd::User(UserCmd::Add(a)) => user::add(&ctx, &a).await,
+        Cmd::User(UserCmd::Get(a)) => user::get(&ctx, &a).await,
+        Cmd::User(UserCmd::List(a)) => user::list(&ctx, &a).await,
+        Cmd::User(UserCmd::Remove(a)) => user::remove(&ctx, &a).await,
+        Cmd::User(UserCmd::Grant(a)) => user::grant_revoke(&ctx, &a, true).await,
+        Cmd::User(UserCmd::Revoke(a)) => user::grant_revoke(&ctx, &a, false).await,
+        Cmd::User(UserCmd::Passwd(a)) => user::passwd(&ctx, &a).await,
+        Cmd::Role(RoleCmd::Add(a)) => role::add(&ctx, &a).await,
+        Cmd::Role(RoleCmd::Get(a)) => role::get(&ctx, &a).await,
+        Cmd::Role(RoleCmd::List(a)) => role::list(&ctx, &a).await,
+        Cmd::Role(RoleCmd::Remove(a)) => role::remove(&ctx, &a).await,
+        Cmd::Role(RoleCmd::Grant(a)) => role::grant_revoke(&ctx, &a, true).await,
+        Cmd::Role(RoleCmd::Revoke(a)) => role::grant_revoke(&ctx, &a, false).await,
+        Cmd::Auth(AuthCmd::Enable(a)) => auth::enable_disable(&ctx, &a, true).await,
+        Cmd::Auth(AuthCmd::Disable(a)) => auth::enable_disable(&ctx, &a, false).await,
     }
 }
 

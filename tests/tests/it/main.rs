@@ -6,6 +6,7 @@
 //! processes.
 
 mod admin;
+mod auth;
 mod cluster;
 mod compat_with_real_etcd;
 mod discovery;
@@ -13,6 +14,7 @@ mod disk_faults;
 mod durability;
 mod errors;
 mod etcdctl;
+mod etcdctl_auth;
 mod etcdctl_compat;
 mod etcdctl_pipes;
 mod faults;

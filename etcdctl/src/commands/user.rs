@@ -1,0 +1,122 @@
+//! `etcdctl user add|get|list|remove|grant|revoke|passwd` (etcd: ctlv2/command/user_commands.go).
+//! Errors are the server's message on stderr, exit 1, as etcdctl 3.4 prints them.
+
+use serde_json::Value;
+
+use super::{Ctx, connect};
+use crate::cli::{KeyArgs, UserRolesArgs};
+use crate::client::Client;
+use crate::output::{self, EXIT_BAD_ARGS, Exit};
+
+/// etcdctl's `fmt.Fprintln(os.Stderr, …); os.Exit(1)`.
+pub fn refuse(msg: &str) -> Exit {
+    output::err_line(msg);
+    Exit(EXIT_BAD_ARGS)
+}
+
+/// etcd: mustUserAPIAndName — exactly one argument.
+async fn client_and_name(ctx: &Ctx, args: &[String]) -> Result<(Client, String), Exit> {
+    let [name] = args else {
+        return Err(refuse("Please provide a username"));
+    };
+    Ok((connect(ctx).await?, name.clone()))
+}
+
+/// speakeasy.Ask: the prompt on stdout, one line from stdin, then a newline.
+pub fn ask(prompt: &str) -> Result<String, Exit> {
+    output::out(prompt);
+    let mut line = String::new();
+    let read = std::io::stdin().read_line(&mut line);
+    output::out("\n");
+    read.map_err(|e| refuse(&format!("Error reading password: {e}")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+pub async fn add(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
+    let (mut c, arg) = client_and_name(ctx, &a.args).await?;
+    let (user, password) = match arg.split_once(':') {
+        Some((u, p)) => (u.to_string(), p.to_string()),
+        None => (arg.clone(), ask("New password: ")?),
+    };
+    let fields = [("password", Value::String(password))];
+    let deadline = c.total_deadline();
+    c.put_user(deadline, &user, &fields, &[200, 201])
+        .await
+        .map_err(|e| refuse(&e.to_string()))?;
+    output::out(&format!("User {user} created\n"));
+    Ok(())
+}
+
+pub async fn get(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
+    let (mut c, name) = client_and_name(ctx, &a.args).await?;
+    let deadline = c.total_deadline();
+    let (user, roles) = c
+        .get_user(deadline, &name)
+        .await
+        .map_err(|e| refuse(&e.to_string()))?;
+    // etcdctl 3.4 decodes each role object into an empty name first and appends the real
+    // names after them, so every role adds one more space before the list.
+    let line = format!("{}{}", " ".repeat(roles.len()), roles.join(" "));
+    output::out(&format!("User: {user}\nRoles: {line}\n"));
+    Ok(())
+}
+
+pub async fn list(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
+    if !a.args.is_empty() {
+        return Err(refuse("No arguments accepted"));
+    }
+    let mut c = connect(ctx).await?;
+    let deadline = c.total_deadline();
+    let users = c
+        .list_users(deadline)
+        .await
+        .map_err(|e| refuse(&e.to_string()))?;
+    for u in users {
+        output::out(&format!("{u}\n"));
+    }
+    Ok(())
+}
+
+pub async fn remove(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
+    let (mut c, name) = client_and_name(ctx, &a.args).await?;
+    let deadline = c.total_deadline();
+    c.remove_user(deadline, &name)
+        .await
+        .map_err(|e| refuse(&e.to_string()))?;
+    output::out(&format!("User {name} removed\n"));
+    Ok(())
+}
+
+/// `user grant` and `user revoke`.
+pub async fn grant_revoke(ctx: &Ctx, a: &UserRolesArgs, grant: bool) -> Result<(), Exit> {
+    let roles: Vec<String> = a
+        .roles
+        .iter()
+        .flat_map(|r| r.split(','))
+        .map(String::from)
+        .collect();
+    if roles.is_empty() {
+        return Err(refuse("No roles specified; please use `--roles`"));
+    }
+    let (mut c, name) = client_and_name(ctx, &a.args).await?;
+    let list = Value::Array(roles.into_iter().map(Value::String).collect());
+    let field = if grant { "grant" } else { "revoke" };
+    let deadline = c.total_deadline();
+    c.put_user(deadline, &name, &[(field, list)], &[200])
+        .await
+        .map_err(|e| refuse(&e.to_string()))?;
+    output::out(&format!("User {name} updated\n"));
+    Ok(())
+}
+
+pub async fn passwd(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
+    let (mut c, name) = client_and_name(ctx, &a.args).await?;
+    let password = ask("New password: ")?;
+    let deadline = c.total_deadline();
+    let fields = [("password", Value::String(password))];
+    c.put_user(deadline, &name, &fields, &[200])
+        .await
+        .map_err(|e| refuse(&e.to_string()))?;
+    output::out("Password updated\n");
+    Ok(())
+}
