@@ -40,14 +40,14 @@ impl Listeners {
 
 /// The daemon's entry point: load certificates, bind, serve until SIGTERM or SIGINT.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    match crate::boot::limits::raise_open_files() {
-        Ok(limit) => tracing::info!(limit, "open files limit"),
-        Err(e) => tracing::warn!("could not raise the open files limit: {e}"),
-    }
     // A bad certificate is reported before anything listens, and a port in use before anything
     // is written to the data dir (auto-TLS fixtures aside, as in etcd).
     let tls = Tls::load(&config)?;
     let listeners = Listeners::bind(&config).await?;
+    match crate::boot::limits::raise_open_files() {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(e) => tracing::warn!("could not raise the open files limit: {e}"),
+    }
     serve_with(config, tls, listeners, wait_for_signal()).await
 }
 
