@@ -126,21 +126,23 @@ fn snapshots_bound_the_data_dir() {
     let mut d = Daemon::start_with(&["--snapshot-count", "100"]);
     let value = "v".repeat(200);
     let mut sizes = Vec::new();
-    for round in 0..4 {
+    for round in 0..8 {
         for i in 0..500 {
             let r = d.put(&format!("/v2/keys/fixed/k{}", i % 20), &[("value", &value)]);
             assert_eq!(r.status / 100, 2, "round {round}: {}", r.body);
         }
         sizes.push(dir_size(&d.data_dir()));
     }
-    // 2000 writes of ~200 bytes would be ~1 MB of log without compaction; growth must stop.
-    // (Real etcd preallocates 64 MB WAL segments, so only our layout is held to this.)
-    // redb grows its file in regions, so the first rounds may step up; after that the size
-    // must hold still while the writes go on (unbounded, a round adds ~200 KB of log).
-    let (settled, last) = (sizes[2], sizes[3]);
+    // 4000 writes of ~200 bytes would be ~2 MB of log without compaction (a round adds
+    // ~200 KB); growth must stop. Between purges the log file swings by a snapshot interval and
+    // redb grows in regions, so the size is compared with the largest of the first three
+    // rounds rather than with one sample. (Real etcd preallocates 64 MB WAL segments, so only
+    // our layout is held to this.)
+    let early = sizes[..3].iter().copied().max().unwrap_or(0);
+    let last = sizes[sizes.len() - 1];
     if !d.is_real() {
         assert!(
-            last < 8 * 1024 * 1024 && last <= settled + settled / 10,
+            last < 8 * 1024 * 1024 && last <= early + early / 2,
             "data dir keeps growing: {sizes:?}"
         );
     }
