@@ -11,6 +11,7 @@ pub mod cli;
 pub mod client;
 pub mod commands;
 pub mod output;
+pub mod prompt;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -135,7 +135,14 @@ pub fn run_command(mut cmd: Command, stdin: &[u8]) -> CtlOutput {
     if let Some(mut i) = child.stdin.take() {
         let _ = i.write_all(stdin);
     }
-    let out = reader(child.stdout.take());
+    let stdout = child.stdout.take();
+    wait_output(child, stdout)
+}
+
+/// Wait (within `RUN_LIMIT`) for a started etcdctl to exit; `stdout` is the rest of its output
+/// (the caller may have read the start of it already), stderr is read from the child.
+pub fn wait_output<R: Read + Send + 'static>(mut child: Child, stdout: Option<R>) -> CtlOutput {
+    let out = reader(stdout);
     let err = reader(child.stderr.take());
     let deadline = Instant::now() + RUN_LIMIT;
     let status = loop {
@@ -145,7 +152,7 @@ pub fn run_command(mut cmd: Command, stdin: &[u8]) -> CtlOutput {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("etcdctl {cmd:?} did not finish within {RUN_LIMIT:?}");
+            panic!("etcdctl did not finish within {RUN_LIMIT:?}");
         }
         std::thread::sleep(Duration::from_millis(5));
     };

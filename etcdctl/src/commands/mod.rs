@@ -91,15 +91,8 @@ fn credentials(g: &GlobalArgs) -> Result<Option<(String, String)>, String> {
     if let Some((u, p)) = flag.split_once(':') {
         return Ok(Some((u.to_string(), p.to_string())));
     }
-    output::err("Password: ");
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| e.to_string())?;
-    Ok(Some((
-        flag,
-        line.trim_end_matches(['\r', '\n']).to_string(),
-    )))
+    let password = crate::prompt::ask_password("Password: ").map_err(|e| e.to_string())?;
+    Ok(Some((flag, password)))
 }
 
 fn new_client(ctx: &Ctx) -> Result<Client, Exit> {

@@ -22,14 +22,8 @@ async fn client_and_name(ctx: &Ctx, args: &[String]) -> Result<(Client, String),
     Ok((connect(ctx).await?, name.clone()))
 }
 
-/// speakeasy.Ask: the prompt on stdout, one line from stdin, then a newline.
-pub fn ask(prompt: &str) -> Result<String, Exit> {
-    output::out(prompt);
-    let mut line = String::new();
-    let read = std::io::stdin().read_line(&mut line);
-    output::out("\n");
-    read.map_err(|e| refuse(&format!("Error reading password: {e}")))?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+fn ask(prompt: &str) -> Result<String, Exit> {
+    crate::prompt::ask_password(prompt).map_err(|e| refuse(&format!("Error reading password: {e}")))
 }
 
 pub async fn add(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {

@@ -108,7 +108,57 @@ fn passwd_reads_the_new_password_from_stdin() {
     assert_eq!(ctl.run(&["-u", "bob:two", "set", "/k", "v"]).code, 0);
     let old = ctl.run(&["-u", "bob:one", "set", "/k", "v"]);
     assert_ne!(old.code, 0, "{old:?}");
-    // No password in the flag: etcdctl asks for it and reads stdin.
+    // No password in the flag: etcdctl asks for it and reads stdin; the prompt and the newline
+    // after the answer go to stdout, as real etcdctl's (speakeasy) do.
     let asked = ctl.run_stdin(&["-u", "bob", "get", "/k"], b"two\n");
-    assert_eq!((asked.stdout.as_str(), asked.code), ("v\n", 0), "{asked:?}");
+    assert_eq!(
+        (asked.stdout.as_str(), asked.stderr.as_str(), asked.code),
+        ("Password: \nv\n", "", 0),
+        "{asked:?}"
+    );
+}
+
+/// On a terminal the password is read without echo: what the user types never shows, and the
+/// terminal is left echoing again afterwards.
+#[test]
+fn a_password_typed_on_a_terminal_is_not_echoed() {
+    use std::io::{Read, Write};
+    use std::os::fd::AsFd;
+    use std::process::Stdio;
+
+    use nix::sys::termios::{LocalFlags, tcgetattr};
+
+    let d = Daemon::start();
+    let url = d.client_url();
+    wait_published(&url);
+    let ctl = Ctl::ours(&url);
+    assert_eq!(ctl.run(&["set", "/k", "v"]).code, 0);
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let mut child = ctl
+        .command(&["--endpoints", &url, "-u", "bob", "get", "/k"])
+        .stdin(Stdio::from(pty.slave.try_clone().expect("dup pty")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn etcdctl");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut prompt = [0u8; 10];
+    stdout.read_exact(&mut prompt).expect("the prompt");
+    assert_eq!(&prompt, b"Password: ");
+    let mut master = std::fs::File::from(pty.master);
+    master.write_all(b"sekrit\n").expect("type the password");
+    let out = etcd_tests::ctl::wait_output(child, Some(stdout));
+    assert_eq!((out.stdout.as_str(), out.code), ("\nv\n", 0), "{out:?}");
+    // Whatever the terminal echoed is readable on the master side now that etcdctl is gone.
+    nix::fcntl::fcntl(
+        master.as_fd(),
+        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+    )
+    .expect("non-blocking master");
+    let mut echoed = Vec::new();
+    let _ = master.read_to_end(&mut echoed);
+    let echoed = String::from_utf8_lossy(&echoed);
+    assert!(!echoed.contains("sekrit"), "echoed: {echoed:?}");
+    let restored = tcgetattr(pty.slave.as_fd()).expect("tcgetattr");
+    assert!(restored.local_flags.contains(LocalFlags::ECHO));
 }
