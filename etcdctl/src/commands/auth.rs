@@ -1,6 +1,6 @@
 //! `etcdctl auth enable|disable` (etcd: ctlv2/command/auth_commands.go).
 
-use super::user::refuse;
+use super::named::refuse;
 use super::{Ctx, connect};
 use crate::cli::KeyArgs;
 use crate::output::{self, Exit};

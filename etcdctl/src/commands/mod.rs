@@ -6,6 +6,7 @@ pub mod auth;
 pub mod health;
 pub mod keys;
 pub mod member;
+pub mod named;
 pub mod role;
 pub mod user;
 pub mod watch;

@@ -2,19 +2,15 @@
 
 use etcd_common::go::path::canonical_url_path;
 
-use super::user::refuse;
-use super::{Ctx, connect};
+use super::Ctx;
+use super::named::{self, refuse};
 use crate::cli::{KeyArgs, RolePathArgs};
 use crate::client::Client;
 use crate::client::auth::Permission;
 use crate::output::{self, Exit};
 
-/// etcd: mustRoleAPIAndName — exactly one argument.
 async fn client_and_name(ctx: &Ctx, args: &[String]) -> Result<(Client, String), Exit> {
-    let [name] = args else {
-        return Err(refuse("Please provide a role name"));
-    };
-    Ok((connect(ctx).await?, name.clone()))
+    named::client_and_name(ctx, args, "Please provide a role name").await
 }
 
 pub async fn add(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
@@ -50,29 +46,15 @@ pub async fn get(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
 }
 
 pub async fn list(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
-    if !a.args.is_empty() {
-        return Err(refuse("No arguments accepted"));
-    }
-    let mut c = connect(ctx).await?;
-    let deadline = c.total_deadline();
-    let roles = c
-        .list_roles(deadline)
-        .await
-        .map_err(|e| refuse(&e.to_string()))?;
-    for r in roles {
-        output::out(&format!("{r}\n"));
-    }
-    Ok(())
+    named::list(ctx, a, async |c, deadline| c.list_roles(deadline).await).await
 }
 
 pub async fn remove(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
-    let (mut c, name) = client_and_name(ctx, &a.args).await?;
-    let deadline = c.total_deadline();
-    c.remove_role(deadline, &name)
-        .await
-        .map_err(|e| refuse(&e.to_string()))?;
-    output::out(&format!("Role {name} removed\n"));
-    Ok(())
+    let target = client_and_name(ctx, &a.args).await?;
+    named::remove(target, "Role", async |c, deadline, name| {
+        c.remove_role(deadline, name).await
+    })
+    .await
 }
 
 /// etcd: roleGrantRevoke — the flags are checked before the name and the connection.

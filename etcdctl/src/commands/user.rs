@@ -3,23 +3,14 @@
 
 use serde_json::Value;
 
-use super::{Ctx, connect};
+use super::Ctx;
+use super::named::{self, refuse};
 use crate::cli::{KeyArgs, UserRolesArgs};
 use crate::client::Client;
-use crate::output::{self, EXIT_BAD_ARGS, Exit};
+use crate::output::{self, Exit};
 
-/// etcdctl's `fmt.Fprintln(os.Stderr, …); os.Exit(1)`.
-pub fn refuse(msg: &str) -> Exit {
-    output::err_line(msg);
-    Exit(EXIT_BAD_ARGS)
-}
-
-/// etcd: mustUserAPIAndName — exactly one argument.
 async fn client_and_name(ctx: &Ctx, args: &[String]) -> Result<(Client, String), Exit> {
-    let [name] = args else {
-        return Err(refuse("Please provide a username"));
-    };
-    Ok((connect(ctx).await?, name.clone()))
+    named::client_and_name(ctx, args, "Please provide a username").await
 }
 
 fn ask(prompt: &str) -> Result<String, Exit> {
@@ -56,29 +47,15 @@ pub async fn get(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
 }
 
 pub async fn list(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
-    if !a.args.is_empty() {
-        return Err(refuse("No arguments accepted"));
-    }
-    let mut c = connect(ctx).await?;
-    let deadline = c.total_deadline();
-    let users = c
-        .list_users(deadline)
-        .await
-        .map_err(|e| refuse(&e.to_string()))?;
-    for u in users {
-        output::out(&format!("{u}\n"));
-    }
-    Ok(())
+    named::list(ctx, a, async |c, deadline| c.list_users(deadline).await).await
 }
 
 pub async fn remove(ctx: &Ctx, a: &KeyArgs) -> Result<(), Exit> {
-    let (mut c, name) = client_and_name(ctx, &a.args).await?;
-    let deadline = c.total_deadline();
-    c.remove_user(deadline, &name)
-        .await
-        .map_err(|e| refuse(&e.to_string()))?;
-    output::out(&format!("User {name} removed\n"));
-    Ok(())
+    let target = client_and_name(ctx, &a.args).await?;
+    named::remove(target, "User", async |c, deadline, name| {
+        c.remove_user(deadline, name).await
+    })
+    .await
 }
 
 /// `user grant` and `user revoke`.
