@@ -234,7 +234,7 @@ fn script() -> Vec<Step> {
         ),
         ("PUT", "/v2/keys/g", None, Some("value=guest")),
         ("GET", "/v2/keys/g", None, None),
-        ("GET", "/v2/keys/?recursive=true", None, None),
+        ("GET", "/v2/keys/?recursive=true&sorted=true", None, None),
         (
             "POST",
             "/v2/members",
@@ -246,7 +246,8 @@ fn script() -> Vec<Step> {
         ("DELETE", "/v2/auth/enable", ROOT, None),
         ("DELETE", "/v2/auth/enable", ROOT, None),
         ("DELETE", "/v2/auth/users/bob", None, None),
-        ("GET", "/v2/keys/", None, None),
+        // Sorted: real etcd lists a directory's children in Go's random map order otherwise.
+        ("GET", "/v2/keys/?sorted=true", None, None),
     ]
 }
 

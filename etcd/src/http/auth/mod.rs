@@ -35,12 +35,12 @@ use users::{delete_user, get_user, list_users, put_user, role_missing};
 pub fn routes() -> Router<App> {
     Router::new()
         .route("/v2/auth/enable", any(enable))
-        .route("/v2/auth/users", any(users_base))
-        .route("/v2/auth/users/", any(users_sub))
-        .route("/v2/auth/users/{*rest}", any(users_sub))
-        .route("/v2/auth/roles", any(roles_base))
-        .route("/v2/auth/roles/", any(roles_sub))
-        .route("/v2/auth/roles/{*rest}", any(roles_sub))
+        .route("/v2/auth/users", any(users))
+        .route("/v2/auth/users/", any(users))
+        .route("/v2/auth/users/{*rest}", any(users))
+        .route("/v2/auth/roles", any(roles))
+        .route("/v2/auth/roles/", any(roles))
+        .route("/v2/auth/roles/{*rest}", any(roles))
 }
 
 /// Why a handler answered with an error.
@@ -248,67 +248,80 @@ async fn guarded(
 
 const ONE: [Method; 3] = [Method::GET, Method::PUT, Method::DELETE];
 
-async fn users_base(State(app): State<App>, req: Request) -> Response {
-    if let Some(refused) = guarded(&app, req.method(), &[Method::GET], req.headers()).await {
-        return refused;
-    }
-    finish(&app, list_users(&app.cluster.auth()))
+/// The users and the roles collection: the same routes and checks, different records.
+#[derive(Clone, Copy)]
+enum Collection {
+    Users,
+    Roles,
 }
 
-async fn users_sub(State(app): State<App>, req: Request) -> Response {
-    match target(&req) {
-        Target::Base => users_base(State(app), req).await,
-        Target::Invalid => bad_request("Invalid path").into_response(),
-        Target::One(name) => {
-            let method = req.method().clone();
-            if let Some(refused) = guarded(&app, &method, &ONE, req.headers()).await {
-                return refused;
-            }
-            let answer = match method {
-                Method::GET => get_user(&app.cluster.auth(), &name),
-                Method::PUT => match read_body(req.into_body()).await {
-                    Some(body) => put_user(&app, &name, &body).await,
-                    None => Err(bad_request("Invalid JSON in request body.")),
-                },
-                _ => delete_user(&app, &name).await,
-            };
-            finish(&app, answer)
+impl Collection {
+    fn list(self, app: &App) -> Answer {
+        let state = app.cluster.auth();
+        match self {
+            Collection::Users => list_users(&state),
+            Collection::Roles => list_roles(&state),
+        }
+    }
+
+    fn get(self, app: &App, name: &str) -> Answer {
+        let state = app.cluster.auth();
+        match self {
+            Collection::Users => get_user(&state, name),
+            Collection::Roles => state
+                .role(name)
+                .ok_or_else(|| role_missing(name))
+                .and_then(|r| ok_json(StatusCode::OK, &r)),
+        }
+    }
+
+    async fn put(self, app: &App, name: &str, body: &[u8]) -> Answer {
+        match self {
+            Collection::Users => put_user(app, name, body).await,
+            Collection::Roles => put_role(app, name, body).await,
+        }
+    }
+
+    async fn delete(self, app: &App, name: &str) -> Answer {
+        match self {
+            Collection::Users => delete_user(app, name).await,
+            Collection::Roles => delete_role(app, name).await,
         }
     }
 }
 
-async fn roles_base(State(app): State<App>, req: Request) -> Response {
-    if let Some(refused) = guarded(&app, req.method(), &[Method::GET], req.headers()).await {
-        return refused;
-    }
-    finish(&app, list_roles(&app.cluster.auth()))
+async fn users(State(app): State<App>, req: Request) -> Response {
+    collection(app, req, Collection::Users).await
 }
 
-async fn roles_sub(State(app): State<App>, req: Request) -> Response {
-    match target(&req) {
-        Target::Base => roles_base(State(app), req).await,
-        Target::Invalid => bad_request("Invalid path").into_response(),
-        Target::One(name) => {
-            let method = req.method().clone();
-            if let Some(refused) = guarded(&app, &method, &ONE, req.headers()).await {
-                return refused;
-            }
-            let answer = match method {
-                Method::GET => app
-                    .cluster
-                    .auth()
-                    .role(&name)
-                    .ok_or_else(|| role_missing(&name))
-                    .and_then(|r| ok_json(StatusCode::OK, &r)),
-                Method::PUT => match read_body(req.into_body()).await {
-                    Some(body) => put_role(&app, &name, &body).await,
-                    None => Err(bad_request("Invalid JSON in request body.")),
-                },
-                _ => delete_role(&app, &name).await,
-            };
-            finish(&app, answer)
-        }
+async fn roles(State(app): State<App>, req: Request) -> Response {
+    collection(app, req, Collection::Roles).await
+}
+
+/// etcd: `handleUsers` / `handleRoles` and what they dispatch to.
+async fn collection(app: App, req: Request, c: Collection) -> Response {
+    let name = match target(&req) {
+        Target::Invalid => return bad_request("Invalid path").into_response(),
+        Target::Base => None,
+        Target::One(name) => Some(name),
+    };
+    let methods: &[Method] = if name.is_some() { &ONE } else { &[Method::GET] };
+    let method = req.method().clone();
+    if let Some(refused) = guarded(&app, &method, methods, req.headers()).await {
+        return refused;
     }
+    let Some(name) = name else {
+        return finish(&app, c.list(&app));
+    };
+    let answer = match method {
+        Method::GET => c.get(&app, &name),
+        Method::PUT => match read_body(req.into_body()).await {
+            Some(body) => c.put(&app, &name, &body).await,
+            None => Err(bad_request("Invalid JSON in request body.")),
+        },
+        _ => c.delete(&app, &name).await,
+    };
+    finish(&app, answer)
 }
 
 async fn read_body(body: Body) -> Option<Vec<u8>> {
