@@ -3,6 +3,7 @@
 //! serves until shutdown ([`serve`]: `run` for the binary, `serve` on caller-bound listeners
 //! for in-process tests), with TLS on `https://` URLs ([`tls`]).
 
+pub mod conn;
 pub mod discovery;
 pub mod flags;
 pub mod identity;

@@ -1,16 +1,19 @@
 //! Wiring: load the certificates, open the member's data, start raft, bind the client and peer
 //! listeners (TLS on the `https://` ones), serve until SIGTERM or SIGINT (or the caller's
-//! shutdown token), then drain and stop raft.
+//! shutdown token), then drain and stop raft. Each listener holds at most `--max-connections`
+//! connections; each connection's deadlines and request extensions are `conn.rs`'s.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
+use crate::boot::conn::{self, Activity, Limits, Throttled, Tracked};
 use crate::boot::flags::{Config, host_port};
 use crate::boot::tls::Tls;
 use crate::cluster::Cluster;
@@ -21,6 +24,10 @@ const DRAIN: Duration = Duration::from_secs(3);
 
 /// A TLS handshake that takes longer than this is dropped (Go's default handshake timeout).
 const HANDSHAKE: Duration = Duration::from_secs(10);
+
+/// Connections beyond the cap being answered 503 at once, per listener; past these a further
+/// one is closed unanswered, so refusing costs a bounded number of descriptors.
+const REFUSING: usize = 64;
 
 /// The sockets a member serves on, bound before anything touches the data dir.
 pub struct Listeners {
@@ -83,10 +90,12 @@ async fn serve_with(
     let mut servers = tokio::task::JoinSet::new();
     // Peers are served at once (elections need them); clients only once the state machine has
     // caught up with what was committed before a restart, so no read goes back in time.
+    let limits = Arc::new(config.limits.clone());
     let peer = Served {
         side: "peer",
         urls: &config.listen_peer_urls,
         tls: tls.peer.clone(),
+        limits: limits.clone(),
     };
     spawn_servers(
         &mut servers,
@@ -110,12 +119,14 @@ async fn serve_with(
         side: "client",
         urls: &config.listen_client_urls,
         tls: tls.client.clone(),
+        limits: limits.clone(),
     };
+    let watchers = http::limits::Watchers::new(config.limits.max_watchers_per_client);
     spawn_servers(
         &mut servers,
         listeners.client,
         &client,
-        http::client_router(app),
+        http::client_router(app, watchers),
         &shutdown,
     );
     tracing::info!(
@@ -146,6 +157,7 @@ struct Served<'a> {
     /// The listen URLs, in the order the listeners were bound.
     urls: &'a [String],
     tls: Option<Arc<rustls::ServerConfig>>,
+    limits: Arc<Limits>,
 }
 
 fn spawn_servers(
@@ -163,23 +175,42 @@ fn spawn_servers(
         let acceptor = served.tls.clone().filter(|_| https).map(TlsAcceptor::from);
         servers.spawn(serve_listener(
             l,
-            router.clone(),
-            acceptor,
-            served.side,
+            Endpoint {
+                router: router.clone(),
+                tls: acceptor,
+                side: served.side,
+                limits: served.limits.clone(),
+            },
             shutdown.clone(),
         ));
     }
 }
 
-/// Accept connections until `shutdown`, then let each finish its request. A TLS listener does
-/// each handshake in the connection's own task, so a slow or hostile client holds up no other.
-async fn serve_listener(
-    listener: TcpListener,
+/// What one listener serves, shared by its connections.
+#[derive(Clone)]
+struct Endpoint {
     router: axum::Router,
     tls: Option<TlsAcceptor>,
     side: &'static str,
+    limits: Arc<Limits>,
+}
+
+/// Accept connections until `shutdown`, then let each finish its request. A TLS listener does
+/// each handshake in the connection's own task, so a slow or hostile client holds up no other.
+/// A connection beyond the cap is answered 503 and closed rather than left in the backlog.
+async fn serve_listener(
+    listener: TcpListener,
+    endpoint: Endpoint,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    let side = endpoint.side;
+    let max = endpoint
+        .limits
+        .max_connections
+        .unwrap_or_else(|| conn::derived_max_connections(conn::open_files()));
+    let open = Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS)));
+    let refusing = Arc::new(Semaphore::new(REFUSING));
+    let (mut accept_errors, mut refusals) = (Throttled::default(), Throttled::default());
     let mut conns = tokio::task::JoinSet::new();
     loop {
         let (stream, from) = tokio::select! {
@@ -188,54 +219,117 @@ async fn serve_listener(
                 Ok(accepted) => accepted,
                 // Out of file descriptors and the like: keep serving the open connections.
                 Err(e) => {
-                    tracing::warn!("accept: {e}");
+                    accept_errors.warn(format_args!("{side}: accept: {e}"));
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
             },
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let shutdown = shutdown.clone();
-        let tls = tls.clone();
-        conns.spawn(async move {
-            let Some(acceptor) = tls else {
-                return serve_connection(stream, router, shutdown).await;
-            };
-            let handshake = tokio::select! {
-                _ = shutdown.cancelled() => return,
-                h = tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)) => h,
-            };
-            match handshake {
-                Ok(Ok(stream)) => serve_connection(stream, router, shutdown).await,
-                // etcd logs these too ("http: TLS handshake error from …"); for the peer port
-                // this is how an untrusted member shows up.
-                Ok(Err(e)) => tracing::warn!("{side}: TLS handshake error from {from}: {e}"),
-                Err(_) => tracing::warn!("{side}: TLS handshake from {from} timed out"),
-            }
-        });
         // Reap finished connections so the set does not grow without bound.
         while conns.try_join_next().is_some() {}
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            refusals.warn(format_args!(
+                "{side}: {max} connections open (--max-connections); refusing {from}"
+            ));
+            if let Ok(refusing) = refusing.clone().try_acquire_owned() {
+                let tls = endpoint.tls.clone();
+                conns.spawn(async move {
+                    let _refusing = refusing;
+                    refuse(stream, tls).await;
+                });
+            }
+            continue;
+        };
+        let endpoint = endpoint.clone();
+        let shutdown = shutdown.clone();
+        conns.spawn(async move {
+            let _open = permit;
+            serve_stream(stream, from, endpoint, shutdown).await;
+        });
     }
     while conns.join_next().await.is_some() {}
     Ok(())
 }
 
-/// Serve HTTP/1.1 on one connection until it closes or `shutdown` asks it to finish.
+/// Answer a connection beyond the cap, over TLS when the listener is `https://`.
+async fn refuse(stream: TcpStream, tls: Option<TlsAcceptor>) {
+    match tls {
+        None => conn::refuse(stream).await,
+        Some(acceptor) => {
+            if let Ok(Ok(stream)) = tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
+                conn::refuse(stream).await;
+            }
+        }
+    }
+}
+
+/// One accepted connection: the TLS handshake (with its client certificate's name) if the
+/// listener is `https://`, then HTTP.
+async fn serve_stream(
+    stream: TcpStream,
+    from: std::net::SocketAddr,
+    endpoint: Endpoint,
+    shutdown: CancellationToken,
+) {
+    let Some(acceptor) = endpoint.tls.clone() else {
+        return serve_connection(stream, from, None, endpoint, shutdown).await;
+    };
+    let side = endpoint.side;
+    let handshake = tokio::select! {
+        _ = shutdown.cancelled() => return,
+        h = tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)) => h,
+    };
+    match handshake {
+        Ok(Ok(stream)) => {
+            let certificate = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .and_then(conn::common_name)
+                .map(|cn| http::credentials::CertificateUser(cn.into()));
+            serve_connection(stream, from, certificate, endpoint, shutdown).await
+        }
+        // etcd logs these too ("http: TLS handshake error from …"); for the peer port
+        // this is how an untrusted member shows up.
+        Ok(Err(e)) => tracing::warn!("{side}: TLS handshake error from {from}: {e}"),
+        Err(_) => tracing::warn!("{side}: TLS handshake from {from} timed out"),
+    }
+}
+
+/// Serve HTTP/1.1 on one connection until it closes, misses a deadline (`conn.rs`), or
+/// `shutdown` asks it to finish.
 ///
 /// hyper is driven directly rather than through `axum::serve` so that header names go out in
 /// canonical case (`X-Etcd-Index`), byte for byte as Go's server writes them.
-async fn serve_connection<S>(stream: S, router: axum::Router, shutdown: CancellationToken)
-where
+async fn serve_connection<S>(
+    stream: S,
+    from: std::net::SocketAddr,
+    certificate: Option<http::credentials::CertificateUser>,
+    endpoint: Endpoint,
+    shutdown: CancellationToken,
+) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper_util::service::TowerToHyperService::new(router);
+    let activity = Activity::new();
+    let service = conn::Service {
+        router: hyper_util::service::TowerToHyperService::new(endpoint.router),
+        from,
+        certificate,
+        activity: activity.clone(),
+    };
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.title_case_headers(true);
-    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+    let io = hyper_util::rt::TokioIo::new(Tracked::new(stream, activity.clone()));
+    let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}
+        // Dropping the connection closes it: no request is outstanding, or its headers are late.
+        _ = activity.expired(&endpoint.limits) => {
+            tracing::debug!("{}: closing {from}: idle or headers late", endpoint.side);
+        }
         _ = shutdown.cancelled() => {
             conn.as_mut().graceful_shutdown();
             let _ = conn.await;

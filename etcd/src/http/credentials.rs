@@ -12,8 +12,10 @@ use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
+use axum::extract::Request;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use etcd_common::{ErrorCode, EtcdError};
@@ -23,6 +25,36 @@ use tokio::sync::Semaphore;
 use super::App;
 use super::error::error_response;
 use crate::store::auth::{AuthState, GUEST, ROOT, User};
+
+/// The subject CommonName of the client certificate the TLS handshake verified (a certificate
+/// is asked for, and verified against `--trusted-ca-file`, only with `--client-cert-auth`).
+///
+/// Only the leaf's name counts: etcd tries every certificate of Go's verified chain, CA
+/// included, but a client may send certificates that verify nothing, and those must not name
+/// a user.
+#[derive(Debug, Clone)]
+pub struct CertificateUser(pub Arc<str>);
+
+tokio::task_local! {
+    static CERTIFICATE_USER: Option<Arc<str>>;
+}
+
+/// Middleware: the request's [`CertificateUser`], for the checks below, while it is handled.
+pub async fn with_certificate_user(req: Request, next: Next) -> Response {
+    let name = req
+        .extensions()
+        .get::<CertificateUser>()
+        .map(|c| c.0.clone());
+    CERTIFICATE_USER.scope(name, next.run(req)).await
+}
+
+/// etcd: `userFromClientCertificate` — the user the certificate names, if there is one.
+fn user_from_client_certificate(auth: &AuthState) -> Option<User> {
+    let name = CERTIFICATE_USER.try_with(Clone::clone).ok().flatten()?;
+    let user = auth.user(&name)?;
+    tracing::debug!(user = %user.user, "auth: authenticated user by certificate common name");
+    Some(user)
+}
 
 /// How many verified (user, hash, password) digests to remember before starting afresh.
 const CACHE_CAPACITY: usize = 1024;
@@ -149,10 +181,11 @@ pub async fn has_root_access(app: &App, headers: &HeaderMap) -> bool {
     if !auth.enabled {
         return true;
     }
-    match user_from_basic_auth(app, &auth, headers).await {
-        Some(u) => u.roles.iter().flatten().any(|r| r == ROOT),
-        None => false,
-    }
+    let user = match presented(headers) {
+        Presented::Nothing => user_from_client_certificate(&auth),
+        _ => user_from_basic_auth(app, &auth, headers).await,
+    };
+    user.is_some_and(|u| u.roles.iter().flatten().any(|r| r == ROOT))
 }
 
 /// etcd: `hasKeyPrefixAccess`, the check on every `/v2/keys` request. `key` is the request
@@ -181,14 +214,21 @@ async fn key_access(
     key: &str,
     recursive: bool,
 ) -> bool {
-    if let Presented::Nothing = presented(headers) {
-        // etcd: `hasGuestAccess`, which checks the key alone even for recursive requests.
-        return auth
-            .role(GUEST)
-            .is_some_and(|g| g.allows(key, write, false));
-    }
-    let Some(user) = user_from_basic_auth(app, auth, headers).await else {
-        return false;
+    let user = if let Presented::Nothing = presented(headers) {
+        match user_from_client_certificate(auth) {
+            Some(user) => user,
+            // etcd: `hasGuestAccess`, which checks the key alone even for recursive requests.
+            None => {
+                return auth
+                    .role(GUEST)
+                    .is_some_and(|g| g.allows(key, write, false));
+            }
+        }
+    } else {
+        match user_from_basic_auth(app, auth, headers).await {
+            Some(user) => user,
+            None => return false,
+        }
     };
     let allowed = user
         .roles

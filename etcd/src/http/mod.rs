@@ -8,6 +8,7 @@ pub mod error;
 pub mod form;
 pub mod json;
 pub mod keys;
+pub mod limits;
 pub mod request;
 
 use std::sync::Arc;
@@ -46,8 +47,8 @@ impl App {
     }
 }
 
-/// The client-facing router.
-pub fn client_router(app: App) -> Router {
+/// The client-facing router; `watchers` caps the pending watches of each client address.
+pub fn client_router(app: App, watchers: Arc<limits::Watchers>) -> Router {
     Router::new()
         .merge(keys::routes())
         .merge(admin::routes())
@@ -56,6 +57,11 @@ pub fn client_router(app: App) -> Router {
         .layer(middleware::from_fn_with_state(
             app.clone(),
             members_root_only,
+        ))
+        .layer(middleware::from_fn(credentials::with_certificate_user))
+        .layer(middleware::from_fn_with_state(
+            watchers,
+            limits::limit_watchers,
         ))
         .layer(middleware::from_fn(cors))
         .with_state(app)

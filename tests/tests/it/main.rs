@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod cluster;
 mod compat_with_real_etcd;
+mod connections;
 mod discovery;
 mod disk_faults;
 mod durability;

@@ -84,6 +84,8 @@ pub struct Config {
     pub tls: crate::boot::tls::TlsFlags,
     /// How peer requests dial, set from the loaded TLS before the cluster starts.
     pub peer_client_tls: crate::boot::tls::PeerClientTls,
+    /// Timeouts and caps on the listeners' connections and on watchers per client address.
+    pub limits: crate::boot::conn::Limits,
 }
 
 impl Config {
@@ -179,6 +181,7 @@ impl Config {
             discovery_fallback: s("discovery-fallback"),
             tls: tls_flags(m),
             peer_client_tls: Default::default(),
+            limits: limit_flags(m)?,
             name,
         })
     }
@@ -216,6 +219,34 @@ fn tls_flags(m: &ArgMatches) -> crate::boot::tls::TlsFlags {
             .map(String::from)
             .collect(),
     }
+}
+
+/// The resource-limit flags; a zero turns a timeout or a watcher cap off, and a zero
+/// `--max-connections` is derived from the open-files limit when serving starts.
+fn limit_flags(m: &ArgMatches) -> Result<crate::boot::conn::Limits, ConfigError> {
+    let s = |k: &str| m.get_one::<String>(k).cloned().unwrap_or_default();
+    let bad = |k: &str| {
+        ConfigError::Usage(format!(
+            "invalid value {:?} for flag -{k}: parse error",
+            s(k)
+        ))
+    };
+    let duration = |k: &str| -> Result<Option<std::time::Duration>, ConfigError> {
+        let nanos = etcd_common::go::time::parse_duration(&s(k))
+            .and_then(|n| u64::try_from(n).ok())
+            .ok_or_else(|| bad(k))?;
+        Ok((nanos > 0).then(|| std::time::Duration::from_nanos(nanos)))
+    };
+    let count = |k: &str| -> Result<Option<usize>, ConfigError> {
+        let n = s(k).parse::<usize>().map_err(|_| bad(k))?;
+        Ok((n > 0).then_some(n))
+    };
+    Ok(crate::boot::conn::Limits {
+        header_read_timeout: duration("header-read-timeout")?,
+        idle_timeout: duration("idle-timeout")?,
+        max_connections: count("max-connections")?,
+        max_watchers_per_client: count("max-watchers-per-client")?,
+    })
 }
 
 fn clap_message(e: &clap::Error) -> String {
@@ -321,6 +352,8 @@ pub fn parse_initial_cluster(text: &str) -> Result<BTreeMap<String, Vec<String>>
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Config, ConfigError> {
@@ -404,6 +437,38 @@ mod tests {
             host_port("https://localhost:2379/"),
             Ok("127.0.0.1:2379".into())
         );
+    }
+
+    #[test]
+    fn limit_flags_parse_go_durations_and_zero_turns_off() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.limits.header_read_timeout, Some(Duration::from_secs(10)));
+        assert_eq!(c.limits.idle_timeout, Some(Duration::from_secs(300)));
+        assert_eq!(c.limits.max_connections, None);
+        assert_eq!(c.limits.max_watchers_per_client, Some(20_000));
+        let c = parse(&[
+            "--header-read-timeout",
+            "500ms",
+            "--idle-timeout=0",
+            "--max-connections",
+            "50",
+            "--max-watchers-per-client",
+            "0",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.limits.header_read_timeout,
+            Some(Duration::from_millis(500))
+        );
+        assert_eq!(c.limits.idle_timeout, None);
+        assert_eq!(c.limits.max_connections, Some(50));
+        assert_eq!(c.limits.max_watchers_per_client, None);
+        let e = parse(&["--idle-timeout", "5"]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid value \"5\" for flag -idle-timeout: parse error"
+        );
+        assert!(parse(&["--max-connections", "-1"]).is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! certificate from another CA refused, discovery over https, auto-TLS, etcdctl over https,
 //! and every bad-certificate start-up error (exact message, exit 1, nothing listening).
 
+mod cert_user;
 mod etcdctl;
 mod startup;
 
