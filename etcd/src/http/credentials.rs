@@ -162,7 +162,7 @@ pub async fn authorize_key(
     app: &App,
     headers: &HeaderMap,
     write: bool,
-    key: &str,
+    key: &[u8],
     recursive: bool,
 ) -> Result<(), Response> {
     let auth = app.cluster.auth();
@@ -178,7 +178,7 @@ async fn key_access(
     auth: &AuthState,
     headers: &HeaderMap,
     write: bool,
-    key: &str,
+    key: &[u8],
     recursive: bool,
 ) -> bool {
     if let Presented::Nothing = presented(headers) {
@@ -197,7 +197,7 @@ async fn key_access(
         .filter_map(|r| auth.role(r))
         .any(|role| role.allows(key, write, recursive));
     if !allowed {
-        tracing::warn!(user = %user.user, key, "auth: invalid access for user on key");
+        tracing::warn!(user = %user.user, key = %String::from_utf8_lossy(key), "auth: invalid access for user on key");
     }
     allowed
 }
