@@ -270,6 +270,42 @@ mod tests {
         }
     }
 
+    /// Go's form values are bytes: `%FE` and `%FF` (and raw bytes in a body) stay apart.
+    #[test]
+    fn values_and_keys_keep_invalid_utf8_bytes() {
+        let r = req(Method::Put, "prevValue=%FF", "value=%FE").unwrap();
+        match op(r, 0) {
+            Op::CompareAndSwap {
+                prev_value, value, ..
+            } => {
+                assert_eq!(prev_value.as_bytes(), b"\xFF");
+                assert_eq!(value.as_bytes(), b"\xFE");
+            }
+            other => panic!("{other:?}"),
+        }
+        let form = parse_form(
+            Method::Put,
+            None,
+            Some("application/x-www-form-urlencoded"),
+            Body::Read(b"value=a\xE2\x82"),
+        )
+        .unwrap();
+        match op(
+            KeyRequest::parse(Method::Put, b"/k\xFE/../j\xFF", form).unwrap(),
+            0,
+        ) {
+            Op::Set { path, value, .. } => {
+                assert_eq!(path.as_bytes(), b"/j\xFF");
+                assert_eq!(value.as_bytes(), b"a\xE2\x82");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            req(Method::Put, "ttl=%FF", "").unwrap_err().code,
+            ErrorCode::TtlNaN
+        );
+    }
+
     #[test]
     fn errors_match_etcd() {
         let e = |m, q| req(m, q, "").unwrap_err();

@@ -1,6 +1,7 @@
 //! Store behaviour, operation by operation, as etcd's v2store does it: shared helpers here,
 //! one file per concern below.
 
+mod bytes;
 mod snapshot;
 mod ttl;
 mod watch;
