@@ -70,43 +70,45 @@ pub fn go_lossy(b: &[u8]) -> Cow<'_, str> {
 
 /// Error causes are `String`s (they cross the wire in `etcd_common::EtcdError`), yet Go writes an
 /// invalid byte in a cause as `\ufffd` and a real U+FFFD as itself. A cause built from key or
-/// value bytes therefore marks each invalid byte with the noncharacter U+FFFF and doubles a real
-/// U+FFFF; [`cause_bytes`] undoes it when the error is written.
-const CAUSE_MARK: char = '\u{FFFF}';
+/// value bytes therefore writes each invalid byte as the noncharacter U+FFFE, and a real U+FFFE
+/// or U+FFFF behind the escape U+FFFF; [`cause_bytes`] undoes it when the error is written.
+const CAUSE_INVALID: char = '\u{FFFE}';
+const CAUSE_ESCAPE: char = '\u{FFFF}';
 
-/// `b` as text for an error cause (see [`CAUSE_MARK`]).
+/// `b` as text for an error cause (see [`CAUSE_INVALID`]).
 pub fn cause_text(b: &[u8]) -> String {
     let mut out = String::with_capacity(b.len());
     for chunk in b.utf8_chunks() {
         for c in chunk.valid().chars() {
-            if c == CAUSE_MARK {
-                out.push(CAUSE_MARK);
+            if c == CAUSE_INVALID || c == CAUSE_ESCAPE {
+                out.push(CAUSE_ESCAPE);
             }
             out.push(c);
         }
-        out.extend(std::iter::repeat_n(CAUSE_MARK, chunk.invalid().len()));
+        out.extend(std::iter::repeat_n(CAUSE_INVALID, chunk.invalid().len()));
     }
     out
 }
 
-/// The bytes a cause stands for: a lone mark is an invalid byte (0xFF), a doubled one a real
-/// U+FFFF. Causes never built by [`cause_text`] come back unchanged unless they hold U+FFFF.
+/// The bytes a cause stands for: U+FFFE is an invalid byte (0xFF), U+FFFF escapes the next
+/// character. Causes never built by [`cause_text`] come back unchanged unless they hold one.
 pub fn cause_bytes(cause: &str) -> ByteStr {
-    if !cause.contains(CAUSE_MARK) {
+    if !cause.contains([CAUSE_INVALID, CAUSE_ESCAPE]) {
         return ByteStr::from(cause);
     }
     let mut out = Vec::with_capacity(cause.len());
-    let mut chars = cause.chars().peekable();
+    let mut chars = cause.chars();
+    let mut buf = [0; 4];
     while let Some(c) = chars.next() {
-        if c != CAUSE_MARK {
-            let mut buf = [0; 4];
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-        } else if chars.peek() == Some(&CAUSE_MARK) {
-            chars.next();
-            out.extend_from_slice(CAUSE_MARK.encode_utf8(&mut [0; 4]).as_bytes());
-        } else {
-            out.push(0xFF);
-        }
+        let c = match c {
+            CAUSE_INVALID => {
+                out.push(0xFF);
+                continue;
+            }
+            CAUSE_ESCAPE => chars.next().unwrap_or(CAUSE_ESCAPE),
+            c => c,
+        };
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
     }
     ByteStr(out)
 }
@@ -272,16 +274,11 @@ mod tests {
 
     #[test]
     fn causes_keep_invalid_bytes_apart_from_real_replacement_characters() {
-        let raw = "/k\u{FFFD}\u{FFFF}"
-            .as_bytes()
-            .iter()
-            .chain(b"\xFE")
-            .copied();
-        let raw: Vec<u8> = raw.collect();
-        let cause = cause_text(&raw);
-        let back = cause_bytes(&cause);
-        assert_eq!(&back[..raw.len() - 1], &raw[..raw.len() - 1]);
-        assert_eq!(back.last(), Some(&0xFF));
+        let mut raw = "/k\u{FFFD}\u{FFFF}\u{FFFE}".as_bytes().to_vec();
+        raw.extend_from_slice(b"\xF0\x9F\x98\xFF\xFF");
+        raw.extend_from_slice("\u{FFFF}".as_bytes());
+        let back = cause_bytes(&cause_text(&raw));
+        assert_eq!(back.to_lossy(), go_lossy(&raw));
         assert_eq!(cause_bytes("plain"), "plain");
     }
 }
