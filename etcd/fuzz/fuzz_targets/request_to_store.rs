@@ -63,7 +63,7 @@ fn request(store: &mut Store, chunk: &[u8], now: i64) {
     };
     match req {
         KeyRequest::Write(w) => {
-            let key = w.key().to_string();
+            let key = w.key().to_vec();
             let cmd = w.into_command(now);
             let before = store.index();
             match store.apply(cmd.clone()) {

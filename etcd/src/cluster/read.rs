@@ -22,7 +22,7 @@ impl Cluster {
     /// A key or directory as this member's store has it.
     pub fn get(
         &self,
-        key: &str,
+        key: &[u8],
         recursive: bool,
         sorted: bool,
         now: UnixNanos,
@@ -33,7 +33,7 @@ impl Cluster {
     /// Register a watcher (the store's hub has its own lock: this never waits for an apply).
     pub fn watch(
         &self,
-        key: &str,
+        key: &[u8],
         recursive: bool,
         stream: bool,
         wait_index: u64,

@@ -195,7 +195,7 @@ pub async fn authorize_key(
     app: &App,
     headers: &HeaderMap,
     write: bool,
-    key: &str,
+    key: &[u8],
     recursive: bool,
 ) -> Result<(), Response> {
     let auth = app.cluster.auth();
@@ -211,7 +211,7 @@ async fn key_access(
     auth: &AuthState,
     headers: &HeaderMap,
     write: bool,
-    key: &str,
+    key: &[u8],
     recursive: bool,
 ) -> bool {
     let user = if let Presented::Nothing = presented(headers) {
@@ -237,7 +237,7 @@ async fn key_access(
         .filter_map(|r| auth.role(r))
         .any(|role| role.allows(key, write, recursive));
     if !allowed {
-        tracing::warn!(user = %user.user, key, "auth: invalid access for user on key");
+        tracing::warn!(user = %user.user, key = %String::from_utf8_lossy(key), "auth: invalid access for user on key");
     }
     allowed
 }

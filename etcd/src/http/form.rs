@@ -4,6 +4,8 @@
 use etcd_common::go::strconv::parse_bool;
 use etcd_common::{ErrorCode, EtcdError};
 
+use crate::store::ByteStr;
+
 /// Go's `http.maxFormSize`: a larger form body is refused with "http: POST too large".
 pub const MAX_FORM_SIZE: usize = 10 << 20;
 
@@ -39,34 +41,43 @@ pub enum Body<'a> {
     Broken(&'a str),
 }
 
-/// Form values as Go's `r.Form` holds them: body values first, then query values.
+/// Form values as Go's `r.Form` holds them: body values first, then query values. Values are
+/// the decoded bytes (Go strings): `%FE` and `%FF` stay two values.
 #[derive(Debug, Default)]
 pub struct Form {
-    pairs: Vec<(String, String)>,
+    pairs: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Form {
-    pub(super) fn first(&self, k: &str) -> Option<&str> {
+    fn first_bytes(&self, k: &str) -> Option<&[u8]> {
         self.pairs
             .iter()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.as_str())
+            .find(|(key, _)| key == k.as_bytes())
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The first value of `k` as text; a value that is not UTF-8 is never a valid number or
+    /// boolean, so it is handed on as something that fails to parse as either.
+    pub(super) fn first(&self, k: &str) -> Option<&str> {
+        self.first_bytes(k)
+            .map(|v| std::str::from_utf8(v).unwrap_or("\u{FFFD}"))
     }
 
     /// The first value of `k`, moved out (later lookups of `k` see the next one, if any).
-    pub(super) fn take(&mut self, k: &str) -> String {
-        match self.pairs.iter().position(|(key, _)| key == k) {
-            Some(i) => self.pairs.swap_remove(i).1,
-            None => String::new(),
+    pub(super) fn take(&mut self, k: &str) -> ByteStr {
+        match self.pairs.iter().position(|(key, _)| key == k.as_bytes()) {
+            Some(i) => ByteStr::from(self.pairs.swap_remove(i).1),
+            None => ByteStr::new(),
         }
     }
 
     pub(super) fn has(&self, k: &str) -> bool {
-        self.first(k).is_some()
+        self.first_bytes(k).is_some()
     }
 
-    pub(super) fn value(&self, k: &str) -> &str {
-        self.first(k).unwrap_or("")
+    /// Whether `k` is absent or empty (Go's `r.FormValue(k) == ""`).
+    pub(super) fn is_empty(&self, k: &str) -> bool {
+        self.first_bytes(k).is_none_or(|v| v.is_empty())
     }
 
     pub(super) fn uint(&self, k: &str, code: ErrorCode) -> Result<u64, EtcdError> {
@@ -91,19 +102,23 @@ impl Form {
     }
 }
 
-/// Go's `url.ParseQuery`: every good pair is kept; the first problem is reported.
-fn parse_query(s: &str, out: &mut Vec<(String, String)>) -> Result<(), String> {
+/// Go's `url.ParseQuery`, on bytes as Go's strings are: every good pair is kept; the first
+/// problem is reported.
+fn parse_query(s: &[u8], out: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), String> {
     let mut err = None;
-    for part in s.split('&') {
-        if part.contains(';') {
+    for part in s.split(|b| *b == b'&') {
+        if part.contains(&b';') {
             err.get_or_insert_with(|| "invalid semicolon separator in query".to_string());
             continue;
         }
         if part.is_empty() {
             continue;
         }
-        let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        match (query_unescape(k), query_unescape(v)) {
+        let (k, v) = match part.iter().position(|b| *b == b'=') {
+            Some(i) => (&part[..i], &part[i + 1..]),
+            None => (part, &b""[..]),
+        };
+        match (unescape(k, true), unescape(v, true)) {
             (Ok(k), Ok(v)) => out.push((k, v)),
             (Err(e), _) | (_, Err(e)) => {
                 err.get_or_insert(e);
@@ -113,15 +128,10 @@ fn parse_query(s: &str, out: &mut Vec<(String, String)>) -> Result<(), String> {
     err.map_or(Ok(()), Err)
 }
 
-/// Go's `url.QueryUnescape` (`+` is a space); invalid UTF-8 is kept as U+FFFD, which is what
-/// Go's JSON encoder would print for those bytes anyway.
-fn query_unescape(s: &str) -> Result<String, String> {
-    unescape(s, true).map(|b| String::from_utf8_lossy(&b).into_owned())
-}
-
-/// Percent-decoding; `plus_is_space` for query strings.
-pub fn unescape(s: &str, plus_is_space: bool) -> Result<Vec<u8>, String> {
-    let b = s.as_bytes();
+/// Percent-decoding (Go's `url.QueryUnescape` with `plus_is_space`, else `PathUnescape`): the
+/// bytes as sent, valid UTF-8 or not.
+pub fn unescape(s: impl AsRef<[u8]>, plus_is_space: bool) -> Result<Vec<u8>, String> {
+    let b = s.as_ref();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
@@ -177,8 +187,7 @@ pub fn parse_form(
         if media == "application/x-www-form-urlencoded" {
             match body {
                 Body::Read(b) if b.len() <= MAX_FORM_SIZE => {
-                    let text = String::from_utf8_lossy(b);
-                    if let Err(e) = parse_query(&text, &mut form.pairs) {
+                    if let Err(e) = parse_query(b, &mut form.pairs) {
                         err = Some(e);
                     }
                 }
@@ -189,7 +198,7 @@ pub fn parse_form(
             }
         }
     }
-    if let Err(e) = parse_query(query.unwrap_or(""), &mut form.pairs)
+    if let Err(e) = parse_query(query.unwrap_or("").as_bytes(), &mut form.pairs)
         && err.is_none()
     {
         err = Some(e);

@@ -9,8 +9,8 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use etcd_common::Action;
 use etcd_common::headers::{CLUSTER_ID, ETCD_INDEX, RAFT_INDEX, RAFT_TERM};
-use etcd_common::{Action, Node};
 use futures::StreamExt;
 
 use super::App;
@@ -20,7 +20,7 @@ use super::form::{self, Body as FormBody, MAX_FORM_SIZE, Method};
 use super::json;
 use super::request::KeyRequest;
 use crate::cluster::Cluster;
-use crate::store::{Event, Watch};
+use crate::store::{Event, Node, Watch};
 use crate::time;
 
 const PREFIX: &str = "/v2/keys";
@@ -39,9 +39,11 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
     let Ok(decoded) = form::unescape(raw_path, false) else {
         return (StatusCode::BAD_REQUEST, "400 Bad Request").into_response();
     };
-    let decoded = String::from_utf8_lossy(&decoded).into_owned();
-    let canonical = etcd_common::go::path::canonical_url_path(&decoded);
-    if canonical != decoded {
+    // Only `/` and `.` decide canonical form, and lossy decoding never touches ASCII, so the
+    // text view answers for the bytes; the key itself stays bytes.
+    let text = String::from_utf8_lossy(&decoded);
+    let canonical = etcd_common::go::path::canonical_url_path(&text);
+    if canonical != text {
         return redirect(&canonical, parts.uri.query(), &parts.method);
     }
     // CORS preflight: etcd's CORS wrapper answers OPTIONS itself with an empty 200.
@@ -62,7 +64,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
             FormBody::Broken(&broken)
         }
     };
-    let key = decoded.get(PREFIX.len()..).unwrap_or("");
+    let key = decoded.get(PREFIX.len()..).unwrap_or_default();
     let mut resp = serve(&app, method, key, &parts.headers, parts.uri.query(), body).await;
     resp.headers_mut()
         .insert(CLUSTER_ID, app.cluster_id_header.clone());
@@ -84,7 +86,7 @@ fn is_length_limit(e: &axum::Error) -> bool {
 async fn serve(
     app: &App,
     method: Method,
-    key: &str,
+    key: &[u8],
     headers: &HeaderMap,
     query: Option<&str>,
     body: FormBody<'_>,
@@ -138,7 +140,8 @@ async fn serve(
 }
 
 /// The wire shape of [`etcd_common::Response`], borrowing the event's nodes: the body of
-/// every key response and watch event is serialized straight from the event, not a copy.
+/// every key response and watch event is serialized straight from the event, not a copy
+/// (invalid UTF-8 in keys and values becomes Go's `\ufffd` in [`json`]).
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EventBody<'a> {
@@ -211,7 +214,7 @@ impl Drop for WatchGuard {
 
 /// etcd: `handleKeyWatch`. Headers go out at once; each event is one JSON line; a non-stream
 /// watch ends after its first event.
-fn watch(app: &App, key: &str, recursive: bool, stream: bool, wait_index: u64) -> Response {
+fn watch(app: &App, key: &[u8], recursive: bool, stream: bool, wait_index: u64) -> Response {
     let cluster = &app.cluster;
     let registered = cluster.watch(key, recursive, stream, wait_index);
     let Watch {

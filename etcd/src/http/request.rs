@@ -7,7 +7,7 @@ use etcd_common::go::strconv::parse_bool;
 use etcd_common::{ErrorCode, EtcdError};
 
 use super::form::{Form, Method};
-use crate::store::{Command, Op, path};
+use crate::store::{ByteStr, Command, Op, path};
 use crate::time::{NANOS_PER_SECOND, UnixNanos};
 
 /// One `/v2/keys` request, validated.
@@ -15,14 +15,14 @@ use crate::time::{NANOS_PER_SECOND, UnixNanos};
 pub enum KeyRequest {
     /// GET or HEAD without `wait`.
     Get {
-        key: String,
+        key: ByteStr,
         recursive: bool,
         sorted: bool,
         quorum: bool,
     },
     /// GET with `wait=true`.
     Watch {
-        key: String,
+        key: ByteStr,
         recursive: bool,
         stream: bool,
         wait_index: u64,
@@ -60,7 +60,7 @@ impl Write {
     }
 
     /// The key written.
-    pub fn key(&self) -> &str {
+    pub fn key(&self) -> &[u8] {
         match &self.op {
             Op::Set { path, .. }
             | Op::Create { path, .. }
@@ -68,7 +68,7 @@ impl Write {
             | Op::CompareAndSwap { path, .. }
             | Op::Delete { path, .. }
             | Op::CompareAndDelete { path, .. } => path,
-            Op::Expire | Op::Auth(_) => "/",
+            Op::Expire | Op::Auth(_) => b"/",
         }
     }
 }
@@ -84,9 +84,13 @@ fn optional_bool(form: &Form, k: &str, cause: &str) -> Result<Option<bool>, Etcd
 }
 
 impl KeyRequest {
-    /// etcd: `parseKeyRequest`. `key` is the decoded path after `/v2/keys`. Every parameter is
-    /// checked in etcd's order, whatever the method, so errors match etcd's.
-    pub fn parse(method: Method, key: &str, mut form: Form) -> Result<KeyRequest, EtcdError> {
+    /// etcd: `parseKeyRequest`. `key` is the decoded path after `/v2/keys`, as bytes. Every
+    /// parameter is checked in etcd's order, whatever the method, so errors match etcd's.
+    pub fn parse(
+        method: Method,
+        key: impl AsRef<[u8]>,
+        mut form: Form,
+    ) -> Result<KeyRequest, EtcdError> {
         let prev_index = form.uint("prevIndex", ErrorCode::IndexNaN)?;
         let wait_index = form.uint("waitIndex", ErrorCode::IndexNaN)?;
         let recursive = form.boolean("recursive")?;
@@ -101,22 +105,22 @@ impl KeyRequest {
                 "\"wait\" can only be used with GET requests",
             ));
         }
-        if form.has("prevValue") && form.value("prevValue").is_empty() {
+        if form.has("prevValue") && form.is_empty("prevValue") {
             return Err(invalid(
                 ErrorCode::PrevValueRequired,
                 "\"prevValue\" cannot be empty",
             ));
         }
         let no_value_on_success = form.boolean("noValueOnSuccess")?;
-        let ttl = match form.value("ttl") {
-            "" => None,
-            _ => Some(form.uint("ttl", ErrorCode::TtlNaN)?),
+        let ttl = match form.is_empty("ttl") {
+            true => None,
+            false => Some(form.uint("ttl", ErrorCode::TtlNaN)?),
         };
         let prev_exist = optional_bool(&form, "prevExist", "invalid value for prevExist")?;
         let refresh =
             optional_bool(&form, "refresh", "invalid value for refresh")?.unwrap_or(false);
         if refresh {
-            if !form.value("value").is_empty() {
+            if !form.is_empty("value") {
                 return Err(invalid(
                     ErrorCode::RefreshValue,
                     "A value was provided on a refresh",
@@ -126,7 +130,7 @@ impl KeyRequest {
                 return Err(invalid(ErrorCode::RefreshTtlRequired, "No TTL value set"));
             }
         }
-        let key = path::clean(key);
+        let key = path::clean(key.as_ref());
         let compare = Compare {
             prev_value: form.take("prevValue"),
             prev_index,
@@ -169,7 +173,7 @@ impl KeyRequest {
 
 /// `prevValue` and `prevIndex`: which of etcd's writes a PUT or DELETE is.
 struct Compare {
-    prev_value: String,
+    prev_value: ByteStr,
     prev_index: u64,
 }
 
@@ -178,7 +182,7 @@ impl Compare {
         self.prev_index > 0 || !self.prev_value.is_empty()
     }
 
-    fn delete(self, path: String, dir: bool, recursive: bool) -> Op {
+    fn delete(self, path: ByteStr, dir: bool, recursive: bool) -> Op {
         if self.any() {
             Op::CompareAndDelete {
                 path,
@@ -196,8 +200,8 @@ impl Compare {
 
     fn put(
         self,
-        path: String,
-        value: String,
+        path: ByteStr,
+        value: ByteStr,
         dir: bool,
         prev_exist: Option<bool>,
         refresh: bool,
@@ -264,6 +268,42 @@ mod tests {
             Op::Set { value, .. } => assert_eq!(value, "b c!"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// Go's form values are bytes: `%FE` and `%FF` (and raw bytes in a body) stay apart.
+    #[test]
+    fn values_and_keys_keep_invalid_utf8_bytes() {
+        let r = req(Method::Put, "prevValue=%FF", "value=%FE").unwrap();
+        match op(r, 0) {
+            Op::CompareAndSwap {
+                prev_value, value, ..
+            } => {
+                assert_eq!(prev_value.as_bytes(), b"\xFF");
+                assert_eq!(value.as_bytes(), b"\xFE");
+            }
+            other => panic!("{other:?}"),
+        }
+        let form = parse_form(
+            Method::Put,
+            None,
+            Some("application/x-www-form-urlencoded"),
+            Body::Read(b"value=a\xE2\x82"),
+        )
+        .unwrap();
+        match op(
+            KeyRequest::parse(Method::Put, b"/k\xFE/../j\xFF", form).unwrap(),
+            0,
+        ) {
+            Op::Set { path, value, .. } => {
+                assert_eq!(path.as_bytes(), b"/j\xFF");
+                assert_eq!(value.as_bytes(), b"a\xE2\x82");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            req(Method::Put, "ttl=%FF", "").unwrap_err().code,
+            ErrorCode::TtlNaN
+        );
     }
 
     #[test]

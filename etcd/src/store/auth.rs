@@ -79,7 +79,8 @@ impl Role {
     }
 
     /// etcd: `Role.HasKeyAccess` (`recursive == false`) and `HasRecursiveAccess`.
-    pub fn allows(&self, key: &str, write: bool, recursive: bool) -> bool {
+    /// Matched on bytes: a key with invalid UTF-8 matches exactly the patterns it would in etcd.
+    pub fn allows(&self, key: &[u8], write: bool, recursive: bool) -> bool {
         if self.role == ROOT {
             return true;
         }
@@ -88,9 +89,9 @@ impl Role {
         list.iter()
             .flatten()
             .any(|pat| match pat.strip_suffix('*') {
-                Some(prefix) => key.starts_with(prefix),
+                Some(prefix) => key.starts_with(prefix.as_bytes()),
                 // A pattern without `*` names one key and never grants a recursive request.
-                None => !recursive && key == pat,
+                None => !recursive && key == pat.as_bytes(),
             })
     }
 }
@@ -233,7 +234,7 @@ impl Store {
         };
         self.advance_index(1);
         let index = self.current_index;
-        let mut event = Event::new(action, &key, index, index);
+        let mut event = Event::new(action, key.as_bytes(), index, index);
         event.etcd_index = index;
         Ok(Some(Arc::new(event)))
     }
@@ -330,12 +331,18 @@ mod tests {
     fn patterns_with_a_star_are_prefixes_and_only_they_grant_recursive_access() {
         let mut r = Role::all("r");
         r.permissions.kv.read = Some(vec!["/foo*".into(), "/bar".into()]);
-        assert!(r.allows("/foo", false, false));
-        assert!(r.allows("/foobar/x", false, true));
-        assert!(r.allows("/bar", false, false));
-        assert!(!r.allows("/bar", false, true));
-        assert!(!r.allows("/bar/x", false, false));
-        assert!(Role::root().allows("/anything", true, true));
+        assert!(r.allows(b"/foo", false, false));
+        assert!(r.allows(b"/foobar/x", false, true));
+        assert!(r.allows(b"/bar", false, false));
+        assert!(!r.allows(b"/bar", false, true));
+        assert!(!r.allows(b"/bar/x", false, false));
+        assert!(Role::root().allows(b"/anything", true, true));
+        // Bytes, not text: an invalid byte after the prefix still matches, and a key that
+        // differs only in invalid bytes is another key.
+        r.permissions.kv.write = Some(vec!["/k\u{FFFD}".into(), "/p*".into()]);
+        assert!(r.allows(b"/p\xFE", true, false));
+        assert!(!r.allows(b"/k\xFE", true, false));
+        assert!(r.allows("/k\u{FFFD}".as_bytes(), true, false));
     }
 
     #[test]

@@ -7,9 +7,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::auth::AuthOp;
+use super::bytes::ByteStr;
 use crate::time::UnixNanos;
 
-/// One store mutation, stamped with the proposer's clock.
+/// One store mutation, stamped with the proposer's clock. Keys and values are bytes; valid
+/// UTF-8 serializes as the plain strings older log entries hold (see [`ByteStr`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Command {
     /// Wall-clock time at proposal; used for TTLs shown in the response and as the expiry cutoff.
@@ -22,44 +24,44 @@ pub struct Command {
 pub enum Op {
     /// PUT without preconditions (`store.Set`).
     Set {
-        path: String,
+        path: ByteStr,
         dir: bool,
-        value: String,
+        value: ByteStr,
         expire_at: Option<UnixNanos>,
         refresh: bool,
     },
     /// PUT `prevExist=false`, or POST (`unique`: an in-order key named by the next index).
     Create {
-        path: String,
+        path: ByteStr,
         dir: bool,
-        value: String,
+        value: ByteStr,
         unique: bool,
         expire_at: Option<UnixNanos>,
     },
     /// PUT `prevExist=true` (`store.Update`).
     Update {
-        path: String,
-        value: String,
+        path: ByteStr,
+        value: ByteStr,
         expire_at: Option<UnixNanos>,
         refresh: bool,
     },
     /// PUT with `prevValue` and/or `prevIndex`.
     CompareAndSwap {
-        path: String,
-        prev_value: String,
+        path: ByteStr,
+        prev_value: ByteStr,
         prev_index: u64,
-        value: String,
+        value: ByteStr,
         expire_at: Option<UnixNanos>,
         refresh: bool,
     },
     Delete {
-        path: String,
+        path: ByteStr,
         dir: bool,
         recursive: bool,
     },
     CompareAndDelete {
-        path: String,
-        prev_value: String,
+        path: ByteStr,
+        prev_value: ByteStr,
         prev_index: u64,
     },
     /// Remove everything whose deadline is at or before `Command::now` (etcd's SYNC request).

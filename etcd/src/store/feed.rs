@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use etcd_common::EtcdError;
 use tokio::sync::mpsc;
 
+use super::bytes::ByteStr;
 use super::event::Event;
 use super::history::History;
 use super::path;
@@ -46,7 +47,7 @@ impl Feed {
     /// Record `e`, after which the store's index is `index`, and wake its watchers: those of
     /// `removed` (descendants deleted along with `e`'s node, etcd's `node.Remove` callback) and
     /// those of the key and its ancestors. A TTL refresh is recorded but wakes nobody.
-    pub fn publish(&self, e: &Arc<Event>, removed: &[String], index: u64) {
+    pub fn publish(&self, e: &Arc<Event>, removed: &[ByteStr], index: u64) {
         let mut st = self.lock();
         st.history.push(e.clone());
         for p in removed {
@@ -85,7 +86,7 @@ impl Feed {
     /// at once when it holds a match (etcd: `store.Watch` and `watcherHub.watch`).
     pub fn watch(
         &self,
-        key: &str,
+        key: &[u8],
         recursive: bool,
         stream: bool,
         since: u64,

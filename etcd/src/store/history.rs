@@ -31,7 +31,7 @@ impl History {
     /// `Err` carries the 401 cause; its index is filled in by the caller.
     pub fn scan(
         &self,
-        key: &str,
+        key: &[u8],
         recursive: bool,
         index: u64,
     ) -> Result<Vec<Arc<Event>>, EtcdError> {
@@ -46,11 +46,10 @@ impl History {
             ));
         }
         let first = self.events.partition_point(|e| e.index() < index);
-        let prefix = if key.ends_with('/') {
-            key.to_string()
-        } else {
-            format!("{key}/")
-        };
+        let mut prefix = key.to_vec();
+        if !key.ends_with(b"/") {
+            prefix.push(b'/');
+        }
         Ok(self
             .events
             .range(first..)
@@ -59,8 +58,8 @@ impl History {
             .collect())
     }
 
-    fn concerns(e: &Event, key: &str, recursive: bool, prefix: &str) -> bool {
-        if e.node.key == key || (recursive && e.node.key.starts_with(prefix)) {
+    fn concerns(e: &Event, key: &[u8], recursive: bool, prefix: &[u8]) -> bool {
+        if *e.node.key == *key || (recursive && e.node.key.starts_with(prefix)) {
             return true;
         }
         // A deleted or expired directory concerns every key below it.

@@ -8,10 +8,12 @@
 //!
 //! One concern per file: `ops` (the writes), `tree` (nodes and walks), `ttl` (the expiration
 //! index), `history` and `watch` (what `feed` puts behind its own lock), `snapshot`, `stats`,
-//! `event`, `command`, `path`. Keys and values are `str` throughout only because the wire is
-//! JSON text; nothing here inspects characters beyond the `/` separator and a leading `_`.
+//! `event`, `command`, `path`, `bytes`. Keys and values are bytes ([`ByteStr`]) throughout, as
+//! Go strings are; nothing here inspects characters beyond the `/` separator and a leading `_`,
+//! and only the JSON writer turns invalid UTF-8 into U+FFFD.
 
 pub mod auth;
+pub mod bytes;
 mod command;
 mod event;
 mod feed;
@@ -29,8 +31,9 @@ use std::sync::Arc;
 
 use etcd_common::{Action, EtcdError, StoreStats};
 
+pub use bytes::ByteStr;
 pub use command::{Command, Op};
-pub use event::Event;
+pub use event::{Event, Node};
 pub use feed::Feed;
 pub use history::HISTORY_CAPACITY;
 pub use watch::{WATCHER_BUFFER, Watch};
@@ -67,7 +70,7 @@ impl Default for Store {
 impl Store {
     pub fn new() -> Store {
         Store {
-            root: TreeNode::new_dir("/".to_string(), 0, None),
+            root: TreeNode::new_dir(ByteStr::from("/"), 0, None),
             current_index: 0,
             ttl: TtlIndex::default(),
             removed_members: BTreeSet::new(),
@@ -174,12 +177,12 @@ impl Store {
     /// etcd: `store.Get`.
     pub fn get(
         &self,
-        key: &str,
+        key: impl AsRef<[u8]>,
         recursive: bool,
         sorted: bool,
         now: UnixNanos,
     ) -> Result<Event, EtcdError> {
-        let clean = path::clean(key);
+        let clean = path::clean(key.as_ref());
         let r = lookup(&self.root, &clean, self.current_index).map(|n| {
             let mut e = Event::new(Action::Get, &clean, n.modified_index, n.created_index);
             e.etcd_index = self.current_index;
@@ -194,12 +197,12 @@ impl Store {
     /// [`Feed::watch`]. Takes `&self`: a read lock on the store is enough.
     pub fn watch(
         &self,
-        key: &str,
+        key: impl AsRef<[u8]>,
         recursive: bool,
         stream: bool,
         since: u64,
     ) -> Result<Watch, EtcdError> {
-        self.feed.watch(key, recursive, stream, since)
+        self.feed.watch(key.as_ref(), recursive, stream, since)
     }
 
     /// Forget a watcher whose client went away.

@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 
 use etcd_common::{Action, ErrorCode, EtcdError};
 
+use super::bytes::{ByteStr, cause_text};
 use super::event::Event;
 use super::tree::{Body, TreeNode, ensure_dir, lookup, lookup_mut};
 use super::{MAX_DEPTH, Store, path, ttl};
@@ -16,7 +17,7 @@ use crate::time::UnixNanos;
 /// What a create or set asks of `create_node` (etcd: `internalCreate`'s arguments).
 struct NewNode {
     dir: bool,
-    value: String,
+    value: ByteStr,
     /// Name the node after the next index, below `clean` (POST: in-order keys).
     unique: bool,
     /// Replace an existing file (set) rather than fail with 105 (create).
@@ -29,9 +30,9 @@ impl Store {
     /// etcd: `store.Set`.
     pub(super) fn set(
         &mut self,
-        key: &str,
+        key: &[u8],
         dir: bool,
-        value: String,
+        value: ByteStr,
         expire_at: Option<UnixNanos>,
         refresh: bool,
         now: UnixNanos,
@@ -40,7 +41,7 @@ impl Store {
         // The previous node itself is reported by `create_node`, which replaces it: only its
         // value (for a refresh) and the lookup's error are needed here.
         let value = match lookup(&self.root, &clean, self.current_index) {
-            Ok(n) if refresh => n.value().to_string(),
+            Ok(n) if refresh => ByteStr::from(n.value()),
             Ok(_) => value,
             Err(e) if e.code == ErrorCode::KeyNotFound && !refresh => value,
             Err(e) => return Err(e),
@@ -61,9 +62,9 @@ impl Store {
     /// etcd: `store.Create`.
     pub(super) fn create(
         &mut self,
-        key: &str,
+        key: &[u8],
         dir: bool,
-        value: String,
+        value: ByteStr,
         unique: bool,
         expire_at: Option<UnixNanos>,
         now: UnixNanos,
@@ -83,30 +84,38 @@ impl Store {
     /// etcd: `store.internalCreate`. On success the index has moved to the event's.
     fn create_node(
         &mut self,
-        clean: &str,
+        clean: &[u8],
         spec: NewNode,
         now: UnixNanos,
     ) -> Result<Event, EtcdError> {
         let curr = self.current_index;
         let next = curr + 1;
         let node_path = if spec.unique {
-            path::clean(&format!("{clean}/{next:020}"))
+            path::join(clean, format!("{next:020}").as_bytes())
         } else {
-            clean.to_string()
+            ByteStr::from(clean)
         };
         check_writable_depth(&node_path, curr)?;
         let expire_at = ttl::effective(spec.expire_at);
         let (dir_name, name) = path::split(&node_path);
-        let (dir_name, name) = (dir_name.to_string(), name.to_string());
+        let (dir_name, name) = (dir_name.to_vec(), ByteStr::from(name));
         let parent = ensure_dir(&mut self.root, &dir_name, curr)?;
 
         let mut e = Event::new(spec.action, &node_path, next, next);
         if let Some(existing) = parent.get(&name) {
             if !spec.replace {
-                return Err(EtcdError::new(ErrorCode::NodeExist, node_path, curr));
+                return Err(EtcdError::new(
+                    ErrorCode::NodeExist,
+                    cause_text(&node_path),
+                    curr,
+                ));
             }
             if existing.is_dir() {
-                return Err(EtcdError::new(ErrorCode::NotFile, node_path, curr));
+                return Err(EtcdError::new(
+                    ErrorCode::NotFile,
+                    cause_text(&node_path),
+                    curr,
+                ));
             }
             e.prev_node = Some(existing.repr(false, false, now));
             if let Some(at) = existing.expire_at {
@@ -133,8 +142,8 @@ impl Store {
     /// etcd: `store.Update`.
     pub(super) fn update(
         &mut self,
-        key: &str,
-        value: String,
+        key: &[u8],
+        value: ByteStr,
         expire_at: Option<UnixNanos>,
         refresh: bool,
         now: UnixNanos,
@@ -147,7 +156,7 @@ impl Store {
         let next = curr + 1;
         let node = lookup_mut(&mut self.root, &clean, curr)?;
         if node.is_dir() && !value.is_empty() {
-            return Err(EtcdError::new(ErrorCode::NotFile, clean, curr));
+            return Err(EtcdError::new(ErrorCode::NotFile, cause_text(&clean), curr));
         }
         let mut e = Event::new(Action::Update, &clean, next, node.created_index);
         e.etcd_index = next;
@@ -174,10 +183,10 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn compare_and_swap(
         &mut self,
-        key: &str,
-        prev_value: &str,
+        key: &[u8],
+        prev_value: &[u8],
         prev_index: u64,
-        value: String,
+        value: ByteStr,
         expire_at: Option<UnixNanos>,
         refresh: bool,
         now: UnixNanos,
@@ -189,7 +198,7 @@ impl Store {
         }
         let node = lookup_mut(&mut self.root, &clean, curr)?;
         if node.is_dir() {
-            return Err(EtcdError::new(ErrorCode::NotFile, clean, curr));
+            return Err(EtcdError::new(ErrorCode::NotFile, cause_text(&clean), curr));
         }
         compare(node, prev_value, prev_index, curr)?;
         let next = curr + 1;
@@ -201,7 +210,7 @@ impl Store {
             node.body = Body::File(value);
         }
         node.modified_index = next;
-        e.node.value = Some(node.value().to_string());
+        e.node.value = Some(ByteStr::from(node.value()));
         (e.node.expiration, e.node.ttl) = self.ttl.set_deadline(node, &clean, expire_at, now);
         self.current_index = next;
         Ok(self.publish(e, &[]))
@@ -210,7 +219,7 @@ impl Store {
     /// etcd: `store.Delete`.
     pub(super) fn delete(
         &mut self,
-        key: &str,
+        key: &[u8],
         dir: bool,
         recursive: bool,
         now: UnixNanos,
@@ -227,10 +236,14 @@ impl Store {
         if let Some(children) = node.children() {
             e.node.dir = true;
             if !dir {
-                return Err(EtcdError::new(ErrorCode::NotFile, clean, curr));
+                return Err(EtcdError::new(ErrorCode::NotFile, cause_text(&clean), curr));
             }
             if !children.is_empty() && !recursive {
-                return Err(EtcdError::new(ErrorCode::DirNotEmpty, clean, curr));
+                return Err(EtcdError::new(
+                    ErrorCode::DirNotEmpty,
+                    cause_text(&clean),
+                    curr,
+                ));
             }
         }
         Ok(self.remove_and_publish(e))
@@ -239,8 +252,8 @@ impl Store {
     /// etcd: `store.CompareAndDelete`.
     pub(super) fn compare_and_delete(
         &mut self,
-        key: &str,
-        prev_value: &str,
+        key: &[u8],
+        prev_value: &[u8],
         prev_index: u64,
         now: UnixNanos,
     ) -> Result<Arc<Event>, EtcdError> {
@@ -249,7 +262,11 @@ impl Store {
         let node = lookup(&self.root, &clean, curr)?;
         if node.is_dir() {
             // etcd has no root check here; its "/1" namespace trims to an empty cause.
-            let cause = if clean == "/" { String::new() } else { clean };
+            let cause = if clean == "/" {
+                String::new()
+            } else {
+                cause_text(&clean)
+            };
             return Err(EtcdError::new(ErrorCode::NotFile, cause, curr));
         }
         compare(node, prev_value, prev_index, curr)?;
@@ -269,7 +286,7 @@ impl Store {
             if at > cutoff {
                 break;
             }
-            let p = p.to_string();
+            let p = ByteStr::from(p);
             let Ok(node) = lookup(&self.root, &p, self.current_index) else {
                 // Unreachable while the index is kept in step with the tree; never loop on it.
                 self.ttl.remove(at, &p);
@@ -316,7 +333,7 @@ impl Store {
         self.publish(e, &descendants)
     }
 
-    fn publish(&mut self, e: Event, removed: &[String]) -> Arc<Event> {
+    fn publish(&mut self, e: Event, removed: &[ByteStr]) -> Arc<Event> {
         let e = Arc::new(e);
         self.feed.publish(&e, removed, self.current_index);
         e
@@ -324,8 +341,8 @@ impl Store {
 }
 
 /// The root is read-only, and keys may not nest deeper than [`MAX_DEPTH`].
-fn check_writable_depth(node_path: &str, curr: u64) -> Result<(), EtcdError> {
-    if node_path == "/" {
+fn check_writable_depth(node_path: &[u8], curr: u64) -> Result<(), EtcdError> {
+    if node_path == b"/" {
         return Err(EtcdError::new(ErrorCode::RootReadOnly, "/", curr));
     }
     if path::segments(node_path).count() > MAX_DEPTH {
@@ -339,17 +356,26 @@ fn check_writable_depth(node_path: &str, curr: u64) -> Result<(), EtcdError> {
 }
 
 /// etcd: `node.Compare` and `getCompareFailCause`.
-fn compare(node: &TreeNode, prev_value: &str, prev_index: u64, curr: u64) -> Result<(), EtcdError> {
+fn compare(
+    node: &TreeNode,
+    prev_value: &[u8],
+    prev_index: u64,
+    curr: u64,
+) -> Result<(), EtcdError> {
     let index_ok = prev_index == 0 || node.modified_index == prev_index;
     let value_ok = prev_value.is_empty() || node.value() == prev_value;
     let cause = match (value_ok, index_ok) {
         (true, true) => return Ok(()),
         (true, false) => format!("[{} != {}]", prev_index, node.modified_index),
-        (false, true) => format!("[{} != {}]", prev_value, node.value()),
+        (false, true) => format!(
+            "[{} != {}]",
+            cause_text(prev_value),
+            cause_text(node.value())
+        ),
         (false, false) => format!(
             "[{} != {}] [{} != {}]",
-            prev_value,
-            node.value(),
+            cause_text(prev_value),
+            cause_text(node.value()),
             prev_index,
             node.modified_index
         ),

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Store;
 use super::auth::AuthState;
+use super::bytes::ByteStr;
 use super::history::History;
 use super::path;
 use super::tree::{Body, TreeNode, lookup_mut};
@@ -32,21 +33,21 @@ struct SnapshotV2<N> {
 
 #[derive(Serialize)]
 struct FlatNodeRef<'a> {
-    path: &'a str,
+    path: &'a ByteStr,
     created_index: u64,
     modified_index: u64,
     expire_at: Option<UnixNanos>,
     /// `None` for a directory.
-    value: Option<&'a str>,
+    value: Option<&'a ByteStr>,
 }
 
 #[derive(Deserialize)]
 struct FlatNode {
-    path: String,
+    path: ByteStr,
     created_index: u64,
     modified_index: u64,
     expire_at: Option<UnixNanos>,
-    value: Option<String>,
+    value: Option<ByteStr>,
 }
 
 impl Store {
@@ -88,7 +89,7 @@ impl Store {
     /// does not parse leaves the store as it was.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), serde_json::Error> {
         let snap: SnapshotV2<FlatNode> = serde_json::from_slice(bytes)?;
-        let mut root = TreeNode::new_dir("/".to_string(), 0, None);
+        let mut root = TreeNode::new_dir(ByteStr::from("/"), 0, None);
         let mut ttl = TtlIndex::default();
         for f in snap.nodes {
             insert_flat(&mut root, &mut ttl, f)?;
@@ -109,7 +110,7 @@ fn insert_flat(
     f: FlatNode,
 ) -> Result<(), serde_json::Error> {
     let (parent, name) = path::split(&f.path);
-    let name = name.to_string();
+    let name = ByteStr::from(name);
     let children = lookup_mut(root, parent, 0)
         .ok()
         .and_then(|p| p.children_mut())

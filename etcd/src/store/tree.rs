@@ -8,12 +8,14 @@ use std::collections::BTreeMap;
 use etcd_common::{ErrorCode, EtcdError};
 use serde::{Deserialize, Serialize};
 
+use super::bytes::{ByteStr, cause_text};
+use super::event::Node;
 use super::path;
 use crate::time::{NANOS_PER_SECOND, UnixNanos, rfc3339_nano};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TreeNode {
-    pub path: String,
+    pub path: ByteStr,
     pub created_index: u64,
     pub modified_index: u64,
     /// Absolute deadline; `None` is permanent.
@@ -23,12 +25,12 @@ pub struct TreeNode {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Body {
-    File(String),
-    Dir(BTreeMap<String, TreeNode>),
+    File(ByteStr),
+    Dir(BTreeMap<ByteStr, TreeNode>),
 }
 
 impl TreeNode {
-    pub fn new_dir(path: String, index: u64, expire_at: Option<UnixNanos>) -> TreeNode {
+    pub fn new_dir(path: ByteStr, index: u64, expire_at: Option<UnixNanos>) -> TreeNode {
         TreeNode {
             path,
             created_index: index,
@@ -39,8 +41,8 @@ impl TreeNode {
     }
 
     pub fn new_file(
-        path: String,
-        value: String,
+        path: ByteStr,
+        value: ByteStr,
         index: u64,
         expire_at: Option<UnixNanos>,
     ) -> TreeNode {
@@ -57,21 +59,21 @@ impl TreeNode {
         matches!(self.body, Body::Dir(_))
     }
 
-    pub fn value(&self) -> &str {
+    pub fn value(&self) -> &[u8] {
         match &self.body {
             Body::File(v) => v,
-            Body::Dir(_) => "",
+            Body::Dir(_) => b"",
         }
     }
 
-    pub fn children(&self) -> Option<&BTreeMap<String, TreeNode>> {
+    pub fn children(&self) -> Option<&BTreeMap<ByteStr, TreeNode>> {
         match &self.body {
             Body::Dir(c) => Some(c),
             Body::File(_) => None,
         }
     }
 
-    pub fn children_mut(&mut self) -> Option<&mut BTreeMap<String, TreeNode>> {
+    pub fn children_mut(&mut self) -> Option<&mut BTreeMap<ByteStr, TreeNode>> {
         match &mut self.body {
             Body::Dir(c) => Some(c),
             Body::File(_) => None,
@@ -100,12 +102,12 @@ impl TreeNode {
 
     /// The JSON view of this node (etcd: `node.Repr`): a directory lists its children only when
     /// `recursive`; hidden children are never listed.
-    pub fn repr(&self, recursive: bool, sorted: bool, now: UnixNanos) -> etcd_common::Node {
+    pub fn repr(&self, recursive: bool, sorted: bool, now: UnixNanos) -> Node {
         let (expiration, ttl) = self.expiration_and_ttl(now);
-        let mut out = etcd_common::Node {
+        let mut out = Node {
             // The root's key is empty on the wire (etcd trims its "/1" namespace to nothing).
             key: if self.path == "/" {
-                String::new()
+                ByteStr::new()
             } else {
                 self.path.clone()
             },
@@ -129,7 +131,7 @@ impl TreeNode {
 
     /// The view a GET returns (etcd: `loadInternalNode`): a directory always lists its direct
     /// children, recursing further only when asked.
-    pub fn load(&self, recursive: bool, sorted: bool, now: UnixNanos) -> etcd_common::Node {
+    pub fn load(&self, recursive: bool, sorted: bool, now: UnixNanos) -> Node {
         let mut out = self.repr(false, sorted, now);
         if let Body::Dir(children) = &self.body {
             out.nodes = list(children, recursive, sorted, now);
@@ -138,7 +140,7 @@ impl TreeNode {
     }
 
     /// Every path in this subtree, children before their parent (the order etcd removes them).
-    pub fn collect_paths_post_order(&self, out: &mut Vec<(String, Option<UnixNanos>)>) {
+    pub fn collect_paths_post_order(&self, out: &mut Vec<(ByteStr, Option<UnixNanos>)>) {
         if let Body::Dir(children) = &self.body {
             for child in children.values() {
                 child.collect_paths_post_order(out);
@@ -149,11 +151,11 @@ impl TreeNode {
 }
 
 fn list(
-    children: &BTreeMap<String, TreeNode>,
+    children: &BTreeMap<ByteStr, TreeNode>,
     recursive: bool,
     sorted: bool,
     now: UnixNanos,
-) -> Option<Vec<etcd_common::Node>> {
+) -> Option<Vec<Node>> {
     // BTreeMap order is byte order of the names, which is etcd's sort order of full keys for
     // siblings, so `sorted` needs no extra work.
     let _ = sorted;
@@ -166,17 +168,25 @@ fn list(
 }
 
 /// The node at `clean` (etcd: `store.internalGet`). Errors carry `curr`, the store's index.
-pub fn lookup<'a>(root: &'a TreeNode, clean: &str, curr: u64) -> Result<&'a TreeNode, EtcdError> {
+pub fn lookup<'a>(root: &'a TreeNode, clean: &[u8], curr: u64) -> Result<&'a TreeNode, EtcdError> {
     let mut cur = root;
     for seg in path::segments(clean) {
         let Some(children) = cur.children() else {
-            return Err(EtcdError::new(ErrorCode::NotDir, cur.path.clone(), curr));
+            return Err(EtcdError::new(
+                ErrorCode::NotDir,
+                cause_text(&cur.path),
+                curr,
+            ));
         };
         match children.get(seg) {
             Some(c) => cur = c,
             None => {
                 let missing = path::join(&cur.path, seg);
-                return Err(EtcdError::new(ErrorCode::KeyNotFound, missing, curr));
+                return Err(EtcdError::new(
+                    ErrorCode::KeyNotFound,
+                    cause_text(&missing),
+                    curr,
+                ));
             }
         }
     }
@@ -186,20 +196,28 @@ pub fn lookup<'a>(root: &'a TreeNode, clean: &str, curr: u64) -> Result<&'a Tree
 /// [`lookup`] for writing.
 pub fn lookup_mut<'a>(
     root: &'a mut TreeNode,
-    clean: &str,
+    clean: &[u8],
     curr: u64,
 ) -> Result<&'a mut TreeNode, EtcdError> {
     let mut cur = root;
     for seg in path::segments(clean) {
         let cur_path = cur.path.clone();
         let Some(children) = cur.children_mut() else {
-            return Err(EtcdError::new(ErrorCode::NotDir, cur_path, curr));
+            return Err(EtcdError::new(
+                ErrorCode::NotDir,
+                cause_text(&cur_path),
+                curr,
+            ));
         };
         match children.get_mut(seg) {
             Some(c) => cur = c,
             None => {
                 let missing = path::join(&cur_path, seg);
-                return Err(EtcdError::new(ErrorCode::KeyNotFound, missing, curr));
+                return Err(EtcdError::new(
+                    ErrorCode::KeyNotFound,
+                    cause_text(&missing),
+                    curr,
+                ));
             }
         }
     }
@@ -210,20 +228,28 @@ pub fn lookup_mut<'a>(
 /// index (etcd: `store.walk` with `checkDir`). A file in the way is 104 Not a directory.
 pub fn ensure_dir<'a>(
     root: &'a mut TreeNode,
-    dir_path: &str,
+    dir_path: &[u8],
     curr: u64,
-) -> Result<&'a mut BTreeMap<String, TreeNode>, EtcdError> {
+) -> Result<&'a mut BTreeMap<ByteStr, TreeNode>, EtcdError> {
     let mut cur = root;
     for seg in path::segments(dir_path) {
         let cur_path = cur.path.clone();
         let Some(children) = cur.children_mut() else {
-            return Err(EtcdError::new(ErrorCode::NotDir, cur_path, curr));
+            return Err(EtcdError::new(
+                ErrorCode::NotDir,
+                cause_text(&cur_path),
+                curr,
+            ));
         };
         let child = children
-            .entry(seg.to_string())
+            .entry(ByteStr::from(seg))
             .or_insert_with(|| TreeNode::new_dir(path::join(&cur_path, seg), curr + 1, None));
         if !child.is_dir() {
-            return Err(EtcdError::new(ErrorCode::NotDir, child.path.clone(), curr));
+            return Err(EtcdError::new(
+                ErrorCode::NotDir,
+                cause_text(&child.path),
+                curr,
+            ));
         }
         cur = child;
     }
@@ -231,7 +257,7 @@ pub fn ensure_dir<'a>(
         Some(c) => Ok(c),
         None => Err(EtcdError::new(
             ErrorCode::NotFile,
-            dir_path.to_string(),
+            cause_text(dir_path),
             curr,
         )),
     }

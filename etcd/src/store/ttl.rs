@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use super::bytes::ByteStr;
 use super::tree::TreeNode;
 use crate::time::UnixNanos;
 
@@ -20,21 +21,21 @@ pub fn effective(expire_at: Option<UnixNanos>) -> Option<UnixNanos> {
 /// (deadline, path) of every node with a TTL; the first entry expires next.
 #[derive(Debug, Default)]
 pub struct TtlIndex {
-    by_deadline: BTreeSet<(UnixNanos, String)>,
+    by_deadline: BTreeSet<(UnixNanos, ByteStr)>,
 }
 
 impl TtlIndex {
-    pub fn insert(&mut self, at: UnixNanos, path: &str) {
-        self.by_deadline.insert((at, path.to_string()));
+    pub fn insert(&mut self, at: UnixNanos, path: &[u8]) {
+        self.by_deadline.insert((at, ByteStr::from(path)));
     }
 
-    pub fn remove(&mut self, at: UnixNanos, path: &str) {
-        self.by_deadline.remove(&(at, path.to_string()));
+    pub fn remove(&mut self, at: UnixNanos, path: &[u8]) {
+        self.by_deadline.remove(&(at, ByteStr::from(path)));
     }
 
     /// The entry that expires next.
-    pub fn first(&self) -> Option<(UnixNanos, &str)> {
-        self.by_deadline.first().map(|(t, p)| (*t, p.as_str()))
+    pub fn first(&self) -> Option<(UnixNanos, &[u8])> {
+        self.by_deadline.first().map(|(t, p)| (*t, p.as_bytes()))
     }
 
     /// Give `node` (at `clean`) its new deadline (etcd: `node.UpdateTTL`, which makes it
@@ -43,7 +44,7 @@ impl TtlIndex {
     pub fn set_deadline(
         &mut self,
         node: &mut TreeNode,
-        clean: &str,
+        clean: &[u8],
         expire_at: Option<UnixNanos>,
         now: UnixNanos,
     ) -> (Option<String>, i64) {
@@ -65,11 +66,11 @@ mod tests {
     #[test]
     fn first_is_the_soonest_deadline_and_old_times_are_permanent() {
         let mut ttl = TtlIndex::default();
-        ttl.insert(MIN_EXPIRE + 5, "/b");
-        ttl.insert(MIN_EXPIRE + 1, "/a");
-        assert_eq!(ttl.first(), Some((MIN_EXPIRE + 1, "/a")));
-        ttl.remove(MIN_EXPIRE + 1, "/a");
-        assert_eq!(ttl.first(), Some((MIN_EXPIRE + 5, "/b")));
+        ttl.insert(MIN_EXPIRE + 5, b"/b");
+        ttl.insert(MIN_EXPIRE + 1, b"/a");
+        assert_eq!(ttl.first(), Some((MIN_EXPIRE + 1, b"/a".as_slice())));
+        ttl.remove(MIN_EXPIRE + 1, b"/a");
+        assert_eq!(ttl.first(), Some((MIN_EXPIRE + 5, b"/b".as_slice())));
         assert_eq!(effective(Some(MIN_EXPIRE - 1)), None);
         assert_eq!(effective(Some(MIN_EXPIRE)), Some(MIN_EXPIRE));
     }
@@ -78,11 +79,11 @@ mod tests {
     fn set_deadline_moves_or_drops_the_entry() {
         let mut ttl = TtlIndex::default();
         let mut node = TreeNode::new_file("/k".into(), "v".into(), 1, Some(MIN_EXPIRE + 9));
-        ttl.insert(MIN_EXPIRE + 9, "/k");
-        ttl.set_deadline(&mut node, "/k", Some(MIN_EXPIRE + 3), MIN_EXPIRE);
-        assert_eq!(ttl.first(), Some((MIN_EXPIRE + 3, "/k")));
+        ttl.insert(MIN_EXPIRE + 9, b"/k");
+        ttl.set_deadline(&mut node, b"/k", Some(MIN_EXPIRE + 3), MIN_EXPIRE);
+        assert_eq!(ttl.first(), Some((MIN_EXPIRE + 3, b"/k".as_slice())));
         assert_eq!(
-            ttl.set_deadline(&mut node, "/k", None, MIN_EXPIRE),
+            ttl.set_deadline(&mut node, b"/k", None, MIN_EXPIRE),
             (None, 0)
         );
         assert_eq!(ttl.first(), None);

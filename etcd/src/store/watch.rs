@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use super::bytes::ByteStr;
 use super::event::Event;
 use super::path;
 
@@ -34,8 +35,8 @@ struct Watcher {
 
 #[derive(Default)]
 pub struct WatcherHub {
-    by_path: HashMap<String, Vec<Watcher>>,
-    path_of: HashMap<u64, String>,
+    by_path: HashMap<ByteStr, Vec<Watcher>>,
+    path_of: HashMap<u64, ByteStr>,
     next_id: u64,
 }
 
@@ -46,7 +47,7 @@ impl WatcherHub {
 
     pub fn register(
         &mut self,
-        key: String,
+        key: ByteStr,
         recursive: bool,
         stream: bool,
         since_index: u64,
@@ -84,9 +85,9 @@ impl WatcherHub {
 
     /// Wake the watchers of `e.node.key` and of every ancestor (etcd: `watcherHub.notify`).
     pub fn notify(&mut self, e: &Arc<Event>) {
-        self.notify_path(e, "/", false);
+        self.notify_path(e, b"/", false);
         let key = e.node.key.clone();
-        let mut curr = String::from("/");
+        let mut curr = ByteStr::from("/");
         for seg in path::segments(&key) {
             curr = path::join(&curr, seg);
             self.notify_path(e, &curr, false);
@@ -95,11 +96,11 @@ impl WatcherHub {
 
     /// Wake the watchers registered exactly at `node_path` (etcd: `notifyWatchers`). `deleted`
     /// forces delivery to watchers of keys removed along with a deleted directory.
-    pub fn notify_path(&mut self, e: &Arc<Event>, node_path: &str, deleted: bool) {
+    pub fn notify_path(&mut self, e: &Arc<Event>, node_path: &[u8], deleted: bool) {
         let Some(list) = self.by_path.get_mut(node_path) else {
             return;
         };
-        let original = e.node.key == node_path;
+        let original = *e.node.key == *node_path;
         if !original && path::is_hidden_from(node_path, &e.node.key) {
             return;
         }

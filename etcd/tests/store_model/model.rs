@@ -33,7 +33,7 @@ pub struct Summary {
 pub fn summary(e: &Event) -> Summary {
     Summary {
         action: e.action,
-        key: e.node.key.clone(),
+        key: e.node.key.to_lossy().into_owned(),
         modified: e.node.modified_index,
         created: e.node.created_index,
         prev_modified: e.prev_node.as_ref().map(|p| p.modified_index),

@@ -1,6 +1,6 @@
 //! The random steps, and how each one drives both the store and the model.
 
-use etcd::store::{Command, Op, Store};
+use etcd::store::{ByteStr, Command, Op, Store};
 use etcd_common::EtcdError;
 use proptest::prelude::*;
 
@@ -146,10 +146,10 @@ pub fn apply(store: &mut Store, model: &mut Model, step: &Step, now: &mut i64) -
             let exp = ttl.map(|t| *now + t * SEC);
             let (p, pv, v) = (KEYS[*k], VALUES[*prev_value], VALUES[*v]);
             let op = Op::CompareAndSwap {
-                path: p.to_string(),
-                prev_value: pv.to_string(),
+                path: p.into(),
+                prev_value: pv.into(),
                 prev_index: *prev_index,
-                value: v.to_string(),
+                value: v.into(),
                 expire_at: exp,
                 refresh: false,
             };
@@ -166,7 +166,7 @@ pub fn apply(store: &mut Store, model: &mut Model, step: &Step, now: &mut i64) -
 /// The store operation of a plain write step and the model's outcome for it.
 fn write(model: &mut Model, step: &Step, now: i64) -> (Op, Outcome) {
     let at = |ttl: &Option<i64>| ttl.map(|t| now + t * SEC);
-    let key = |k: &usize| KEYS[*k].to_string();
+    let key = |k: &usize| KEYS[*k].into();
     match step {
         Step::Set { k, v, dir, ttl } => (
             Op::Set {
@@ -233,13 +233,13 @@ fn write(model: &mut Model, step: &Step, now: i64) -> (Op, Outcome) {
 fn refresh(model: &mut Model, p: &str, how: u8, pv: &str, exp: i64) -> (Op, Outcome) {
     let exp = Some(exp);
     let keep = model.current_value(p);
-    let path = p.to_string();
+    let path: ByteStr = p.into();
     match how {
         0 => (
             Op::Set {
                 path,
                 dir: false,
-                value: String::new(),
+                value: ByteStr::new(),
                 expire_at: exp,
                 refresh: true,
             },
@@ -248,7 +248,7 @@ fn refresh(model: &mut Model, p: &str, how: u8, pv: &str, exp: i64) -> (Op, Outc
         1 => (
             Op::Update {
                 path,
-                value: String::new(),
+                value: ByteStr::new(),
                 expire_at: exp,
                 refresh: true,
             },
@@ -257,9 +257,9 @@ fn refresh(model: &mut Model, p: &str, how: u8, pv: &str, exp: i64) -> (Op, Outc
         _ => (
             Op::CompareAndSwap {
                 path,
-                prev_value: pv.to_string(),
+                prev_value: pv.into(),
                 prev_index: 0,
-                value: String::new(),
+                value: ByteStr::new(),
                 expire_at: exp,
                 refresh: true,
             },

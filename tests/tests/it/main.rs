@@ -7,6 +7,7 @@
 
 mod admin;
 mod auth;
+mod bytes;
 mod cluster;
 mod compat_with_real_etcd;
 mod connections;

@@ -1,6 +1,7 @@
 //! Store behaviour, operation by operation, as etcd's v2store does it: shared helpers here,
 //! one file per concern below.
 
+mod bytes;
 mod snapshot;
 mod ttl;
 mod watch;
@@ -10,7 +11,7 @@ use std::sync::Arc;
 
 use etcd_common::{Action, ErrorCode, EtcdError};
 
-use super::{Command, Event, MAX_DEPTH, Op, Store, WATCHER_BUFFER};
+use super::{Command, Event, MAX_DEPTH, Node, Op, Store, WATCHER_BUFFER};
 use crate::time::UnixNanos;
 
 const T0: UnixNanos = 1_800_000_000_000_000_000;
@@ -35,8 +36,22 @@ fn op(s: &mut Store, o: Op) -> Result<Arc<Event>, EtcdError> {
     s.apply(cmd(o)).map(|e| e.expect("event"))
 }
 
+/// The response body of an event, as `etcd_common::Response` serialises it.
 fn json(e: &Event) -> String {
-    serde_json::to_string(&e.to_response()).unwrap()
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Body<'a> {
+        action: Action,
+        node: &'a Node,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        prev_node: Option<&'a Node>,
+    }
+    let body = Body {
+        action: e.action,
+        node: &e.node,
+        prev_node: e.prev_node.as_ref(),
+    };
+    serde_json::to_string(&body).unwrap()
 }
 
 fn err(code: ErrorCode, cause: &str, index: u64) -> EtcdError {

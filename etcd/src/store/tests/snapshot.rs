@@ -54,7 +54,7 @@ fn deep_keys_snapshot_and_depth_limit() {
             .node
             .value
             .as_deref(),
-        Some("v")
+        Some(b"v".as_slice())
     );
     assert_eq!(
         json(&r.get("/", true, true, T0).unwrap()),

@@ -64,7 +64,7 @@ fn directory_ttl_expires_subtree_and_wakes_watchers_below() {
         Op::Set {
             path: "/dir".into(),
             dir: true,
-            value: String::new(),
+            value: "".into(),
             expire_at: Some(T0 + SEC),
             refresh: false,
         },
@@ -115,13 +115,13 @@ fn update_removes_ttl_unless_given_and_refresh_keeps_value_silently() {
         &mut s,
         Op::Update {
             path: "/foo".into(),
-            value: String::new(),
+            value: "".into(),
             expire_at: Some(T0 + 9 * SEC),
             refresh: true,
         },
     )
     .unwrap();
-    assert_eq!(e.node.value.as_deref(), Some("bar"));
+    assert_eq!(e.node.value.as_deref(), Some(b"bar".as_slice()));
     assert_eq!(e.node.ttl, 9);
     assert_eq!(e.node.modified_index, 2);
     assert!(
@@ -148,7 +148,7 @@ fn update_removes_ttl_unless_given_and_refresh_keeps_value_silently() {
             Op::Set {
                 path: "/nope".into(),
                 dir: false,
-                value: String::new(),
+                value: "".into(),
                 expire_at: Some(T0 + SEC),
                 refresh: true
             }

@@ -108,7 +108,7 @@ fn watch_registered_during_applies_sees_every_later_event_once() {
                 (n + round) % WRITES + 1
             };
             let stream = n % 4 < 2;
-            let w = feed.watch("/k", false, stream, since).unwrap();
+            let w = feed.watch(b"/k", false, stream, since).unwrap();
             watches.push((since, stream, w));
             if writer.is_finished() {
                 break;
@@ -152,18 +152,18 @@ fn restore_drops_feed_watchers_and_the_handle_stays_valid() {
     let snap = s.to_snapshot().unwrap();
     set(&mut s, "/k", "2").unwrap();
     let feed = s.feed();
-    let mut w = feed.watch("/k", false, true, 0).unwrap();
+    let mut w = feed.watch(b"/k", false, true, 0).unwrap();
     assert_eq!(w.start_index, 2);
     s.restore(&snap).unwrap();
     assert!(matches!(
         w.events.try_recv(),
         Err(tokio::sync::mpsc::error::TryRecvError::Disconnected)
     ));
-    let mut again = feed.watch("/k", false, false, 1).unwrap();
+    let mut again = feed.watch(b"/k", false, false, 1).unwrap();
     assert_eq!((again.id, again.start_index), (0, 1));
     assert_eq!(again.events.try_recv().unwrap().index(), 1);
     set(&mut s, "/k", "3").unwrap();
-    let mut live = feed.watch("/k", false, false, 2).unwrap();
+    let mut live = feed.watch(b"/k", false, false, 2).unwrap();
     assert_eq!(live.events.try_recv().unwrap().index(), 2);
 }
 

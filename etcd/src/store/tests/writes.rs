@@ -26,7 +26,7 @@ fn intermediate_dirs_are_created_and_files_block_them() {
     set(&mut s, "/a/b/c", "x").unwrap();
     let g = s.get("/a", false, false, T0).unwrap();
     assert_eq!(
-        serde_json::to_string(&g.to_response()).unwrap(),
+        json(&g),
         r#"{"action":"get","node":{"key":"/a","dir":true,"nodes":[{"key":"/a/b","dir":true,"modifiedIndex":1,"createdIndex":1}],"modifiedIndex":1,"createdIndex":1}}"#
     );
     // set below a file: the lookup fails first with 104 on the file.
@@ -74,7 +74,7 @@ fn get_errors_and_root_listing() {
             .node
             .value
             .as_deref(),
-        Some("h")
+        Some(b"h".as_slice())
     );
     let stats = s.stats();
     assert_eq!((stats.gets_success, stats.gets_fail), (2, 2));
@@ -193,7 +193,7 @@ fn directories_delete_rules() {
         Op::Set {
             path: "/d".into(),
             dir: true,
-            value: String::new(),
+            value: "".into(),
             expire_at: None,
             refresh: false,
         },
@@ -206,7 +206,7 @@ fn directories_delete_rules() {
             Op::Set {
                 path: "/d".into(),
                 dir: true,
-                value: String::new(),
+                value: "".into(),
                 expire_at: None,
                 refresh: false
             }
