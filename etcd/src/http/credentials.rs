@@ -13,9 +13,9 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::Request;
+use axum::http::Extensions;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use axum::middleware::Next;
 use axum::response::Response;
 use base64::Engine;
 use etcd_common::{ErrorCode, EtcdError};
@@ -35,23 +35,30 @@ use crate::store::auth::{AuthState, GUEST, ROOT, User};
 #[derive(Debug, Clone)]
 pub struct CertificateUser(pub Arc<str>);
 
-tokio::task_local! {
-    static CERTIFICATE_USER: Option<Arc<str>>;
+/// Who a request says it is: its headers (for basic auth) and the name its verified client
+/// certificate carries, if any. Built where the request is at hand and passed to every check.
+#[derive(Clone, Copy)]
+pub struct Caller<'a> {
+    headers: &'a HeaderMap,
+    certificate: Option<&'a str>,
 }
 
-/// Middleware: the request's [`CertificateUser`], for the checks below, while it is handled.
-pub async fn with_certificate_user(req: Request, next: Next) -> Response {
-    let name = req
-        .extensions()
-        .get::<CertificateUser>()
-        .map(|c| c.0.clone());
-    CERTIFICATE_USER.scope(name, next.run(req)).await
+impl<'a> Caller<'a> {
+    pub fn new(headers: &'a HeaderMap, extensions: &'a Extensions) -> Caller<'a> {
+        Caller {
+            headers,
+            certificate: extensions.get::<CertificateUser>().map(|c| &*c.0),
+        }
+    }
+
+    pub fn of(req: &'a Request) -> Caller<'a> {
+        Caller::new(req.headers(), req.extensions())
+    }
 }
 
 /// etcd: `userFromClientCertificate` — the user the certificate names, if there is one.
-fn user_from_client_certificate(auth: &AuthState) -> Option<User> {
-    let name = CERTIFICATE_USER.try_with(Clone::clone).ok().flatten()?;
-    let user = auth.user(&name)?;
+fn user_from_client_certificate(auth: &AuthState, caller: Caller<'_>) -> Option<User> {
+    let user = auth.user(caller.certificate?)?;
     tracing::debug!(user = %user.user, "auth: authenticated user by certificate common name");
     Some(user)
 }
@@ -176,14 +183,14 @@ async fn user_from_basic_auth(app: &App, auth: &AuthState, headers: &HeaderMap) 
 }
 
 /// etcd: `hasRootAccess`. Open while auth is disabled.
-pub async fn has_root_access(app: &App, headers: &HeaderMap) -> bool {
+pub async fn has_root_access(app: &App, caller: Caller<'_>) -> bool {
     let auth = app.cluster.auth();
     if !auth.enabled {
         return true;
     }
-    let user = match presented(headers) {
-        Presented::Nothing => user_from_client_certificate(&auth),
-        _ => user_from_basic_auth(app, &auth, headers).await,
+    let user = match presented(caller.headers) {
+        Presented::Nothing => user_from_client_certificate(&auth, caller),
+        _ => user_from_basic_auth(app, &auth, caller.headers).await,
     };
     user.is_some_and(|u| u.roles.iter().flatten().any(|r| r == ROOT))
 }
@@ -193,13 +200,13 @@ pub async fn has_root_access(app: &App, headers: &HeaderMap) -> bool {
 /// 401 errorCode 110.
 pub async fn authorize_key(
     app: &App,
-    headers: &HeaderMap,
+    caller: Caller<'_>,
     write: bool,
     key: &[u8],
     recursive: bool,
 ) -> Result<(), Response> {
     let auth = app.cluster.auth();
-    if !auth.enabled || key_access(app, &auth, headers, write, key, recursive).await {
+    if !auth.enabled || key_access(app, &auth, caller, write, key, recursive).await {
         return Ok(());
     }
     let e = EtcdError::new(ErrorCode::Unauthorized, "Insufficient credentials", 0);
@@ -209,13 +216,13 @@ pub async fn authorize_key(
 async fn key_access(
     app: &App,
     auth: &AuthState,
-    headers: &HeaderMap,
+    caller: Caller<'_>,
     write: bool,
     key: &[u8],
     recursive: bool,
 ) -> bool {
-    let user = if let Presented::Nothing = presented(headers) {
-        match user_from_client_certificate(auth) {
+    let user = if let Presented::Nothing = presented(caller.headers) {
+        match user_from_client_certificate(auth, caller) {
             Some(user) => user,
             // etcd: `hasGuestAccess`, which checks the key alone even for recursive requests.
             None => {
@@ -225,7 +232,7 @@ async fn key_access(
             }
         }
     } else {
-        match user_from_basic_auth(app, auth, headers).await {
+        match user_from_basic_auth(app, auth, caller.headers).await {
             Some(user) => user,
             None => return false,
         }

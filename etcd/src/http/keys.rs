@@ -65,7 +65,7 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
         }
     };
     let key = decoded.get(PREFIX.len()..).unwrap_or_default();
-    let mut resp = serve(&app, method, key, &parts.headers, parts.uri.query(), body).await;
+    let mut resp = serve(&app, method, key, &parts, body).await;
     resp.headers_mut()
         .insert(CLUSTER_ID, app.cluster_id_header.clone());
     resp
@@ -87,11 +87,12 @@ async fn serve(
     app: &App,
     method: Method,
     key: &[u8],
-    headers: &HeaderMap,
-    query: Option<&str>,
+    parts: &axum::http::request::Parts,
     body: FormBody<'_>,
 ) -> Response {
-    let content_type = headers
+    let query = parts.uri.query();
+    let content_type = parts
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let (req, recursive) =
@@ -103,7 +104,8 @@ async fn serve(
             Err(e) => return error_response(&e),
         };
     let write = !matches!(method, Method::Get | Method::Head);
-    if let Err(refused) = credentials::authorize_key(app, headers, write, key, recursive).await {
+    let caller = credentials::Caller::new(&parts.headers, &parts.extensions);
+    if let Err(refused) = credentials::authorize_key(app, caller, write, key, recursive).await {
         return refused;
     }
     let cluster = &app.cluster;

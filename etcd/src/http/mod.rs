@@ -58,7 +58,6 @@ pub fn client_router(app: App, watchers: Arc<limits::Watchers>) -> Router {
             app.clone(),
             members_root_only,
         ))
-        .layer(middleware::from_fn(credentials::with_certificate_user))
         .layer(middleware::from_fn_with_state(
             watchers,
             limits::limit_watchers,
@@ -105,7 +104,8 @@ async fn members_root_only(
     let path = req.uri().path();
     let members = path == "/v2/members" || path.starts_with("/v2/members/");
     let write = matches!(req.method().as_str(), "POST" | "PUT" | "DELETE");
-    if members && write && !credentials::has_root_access(&app, req.headers()).await {
+    if members && write && !credentials::has_root_access(&app, credentials::Caller::of(&req)).await
+    {
         return auth::http_error(StatusCode::UNAUTHORIZED, "Insufficient credentials");
     }
     next.run(req).await

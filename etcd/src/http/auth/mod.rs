@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use etcd_common::go::path;
@@ -17,7 +17,7 @@ use etcd_common::{ErrorCode, EtcdError};
 use serde::Serialize;
 
 use super::App;
-use super::credentials::has_root_access;
+use super::credentials::{Caller, has_root_access};
 use super::error::error_response;
 use super::form::{self, MAX_FORM_SIZE};
 use super::json;
@@ -147,12 +147,13 @@ struct Enabled {
     enabled: bool,
 }
 
-async fn enable(State(app): State<App>, method: Method, headers: HeaderMap) -> Response {
+async fn enable(State(app): State<App>, req: Request) -> Response {
+    let method = req.method().clone();
     if !allowed(&method, &[Method::GET, Method::PUT, Method::DELETE]) {
         return super::method_not_allowed("GET,PUT,DELETE");
     }
     // etcd: `hasWriteRootAccess` — reading the switch is open to all.
-    if method != Method::GET && !has_root_access(&app, &headers).await {
+    if method != Method::GET && !has_root_access(&app, Caller::of(&req)).await {
         return no_auth();
     }
     let answer = match method {
@@ -230,7 +231,7 @@ async fn guarded(
     app: &App,
     method: &Method,
     methods: &[Method],
-    headers: &HeaderMap,
+    caller: Caller<'_>,
 ) -> Option<Response> {
     if !allowed(method, methods) {
         let allow = if methods.len() == 1 {
@@ -240,7 +241,7 @@ async fn guarded(
         };
         return Some(super::method_not_allowed(allow));
     }
-    if !has_root_access(app, headers).await {
+    if !has_root_access(app, caller).await {
         return Some(no_auth());
     }
     None
@@ -307,7 +308,7 @@ async fn collection(app: App, req: Request, c: Collection) -> Response {
     };
     let methods: &[Method] = if name.is_some() { &ONE } else { &[Method::GET] };
     let method = req.method().clone();
-    if let Some(refused) = guarded(&app, &method, methods, req.headers()).await {
+    if let Some(refused) = guarded(&app, &method, methods, Caller::of(&req)).await {
         return refused;
     }
     let Some(name) = name else {
