@@ -11,6 +11,7 @@ pub mod checker;
 pub mod history;
 mod mix;
 pub mod proxy;
+pub mod report;
 pub mod scenario;
 pub mod workload;
 
@@ -327,6 +328,14 @@ impl Net {
         let live = self.live();
         self.leader_among(&live, limit)
             .unwrap_or_else(|| panic!("no agreed leader among {live:?} in {limit:?}"))
+    }
+
+    /// Member `i`'s raft term, from the X-Raft-Term of a read.
+    pub fn term_of(&self, i: usize) -> Option<u64> {
+        probe(&self.nodes[i].url("/v2/keys/"), Duration::from_millis(500))?
+            .header("x-raft-term")?
+            .parse()
+            .ok()
     }
 
     pub fn live(&self) -> Vec<usize> {

@@ -6,6 +6,11 @@
 //! header, and the bytes are then forwarded verbatim. A rule applies to both directions of the
 //! link's connections (requests and the answers on them).
 //!
+//! [`Proxy::hold_bytes`] instead faults one direction of BYTES between two members, whoever opened
+//! the connection: a member that can send but not receive has its requests delivered and the
+//! answers to them held, and the requests others open to it held too. That is the same fault for
+//! ours (every RPC flows with the connection) and for real etcd (whose streams flow against it).
+//!
 //! `Drop` stalls a connection: bytes are accepted into the socket buffers and nothing is
 //! forwarded until the link heals, when everything held is delivered. That is what a firewall
 //! DROP looks like to TCP, whose retransmissions deliver the held bytes once the path is back;
@@ -19,7 +24,7 @@
 //! every RPC flows with the connection. Real etcd's probes carry no sender header: a connection
 //! without one gets the most severe rule into its destination.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -70,6 +75,8 @@ struct State {
     ids: HashMap<String, usize>,
     /// (from, to) → rule; absent means Pass.
     rules: HashMap<(usize, usize), Link>,
+    /// (from, to): bytes member `from` writes to member `to` are held, on any connection.
+    held: HashSet<(usize, usize)>,
     /// Connections opened, by (sender id as sent, destination).
     opened: HashMap<(Option<String>, usize), u64>,
     conns: HashMap<u64, Conn>,
@@ -101,6 +108,24 @@ impl Inner {
                 .max_by_key(|l| l.severity())
                 .unwrap_or(Link::Pass),
         }
+    }
+
+    /// Whether the bytes of a connection opened by `from_id` to `to` are held in this direction
+    /// (`up`: written by the opener). An unattributed opener matches any member.
+    fn held(&self, from_id: Option<&str>, to: usize, up: bool) -> bool {
+        let s = self.lock();
+        if s.held.is_empty() {
+            return false;
+        }
+        let opener = from_id.and_then(|id| s.ids.get(id)).copied();
+        s.held.iter().any(|&(a, b)| {
+            let (writer, reader) = if up {
+                (opener, to)
+            } else {
+                (Some(to), opener.unwrap_or(b))
+            };
+            writer.is_none_or(|w| w == a) && reader == b
+        })
     }
 }
 
@@ -174,9 +199,17 @@ impl Proxy {
         }
     }
 
+    /// Hold every byte member `from` writes to member `to`, on connections either opened;
+    /// the other direction still passes. Healed by [`Proxy::heal`], which delivers what was held.
+    pub fn hold_bytes(&self, from: usize, to: usize) {
+        self.inner.lock().held.insert((from, to));
+    }
+
     /// Every link passes again.
     pub fn heal(&self) {
-        self.inner.lock().rules.clear();
+        let mut s = self.inner.lock();
+        s.rules.clear();
+        s.held.clear();
     }
 
     /// Connections opened so far, by (sender index if known, destination).
@@ -288,8 +321,8 @@ fn serve(inner: &Arc<Inner>, mut client: TcpStream, to: usize, target: u16) {
         },
     );
     let link = Arc::new((from_id, to));
-    let up = spawn_pump(inner, &client, &upstream, head, &link);
-    let down = spawn_pump(inner, &upstream, &client, Vec::new(), &link);
+    let up = spawn_pump(inner, &client, &upstream, head, (&link, true));
+    let down = spawn_pump(inner, &upstream, &client, Vec::new(), (&link, false));
     let _ = up.join();
     let _ = down.join();
     inner.lock().conns.remove(&id);
@@ -303,7 +336,7 @@ fn spawn_pump(
     src: &TcpStream,
     dst: &TcpStream,
     first: Vec<u8>,
-    link: &Arc<(Option<String>, usize)>,
+    (link, up): (&Arc<(Option<String>, usize)>, bool),
 ) -> thread::JoinHandle<()> {
     let (tx, rx) = sync_channel::<Chunk>(QUEUE_CHUNKS);
     let (src, dst) = (src.try_clone(), dst.try_clone());
@@ -313,7 +346,7 @@ fn spawn_pump(
             return;
         };
         let reader = thread::spawn(move || pump_read(&inner_r, src, first, tx));
-        pump_write(&inner_w, dst, rx, &link);
+        pump_write(&inner_w, dst, rx, (&link, up));
         let _ = reader.join();
     })
 }
@@ -341,7 +374,7 @@ fn pump_write(
     inner: &Inner,
     mut dst: TcpStream,
     rx: Receiver<Chunk>,
-    link: &(Option<String>, usize),
+    (link, up): (&(Option<String>, usize), bool),
 ) {
     let close = |d: &TcpStream| {
         let _ = d.shutdown(Shutdown::Both);
@@ -364,6 +397,10 @@ fn pump_write(
         loop {
             if inner.stop.load(Ordering::SeqCst) {
                 return close(&dst);
+            }
+            if inner.held(link.0.as_deref(), link.1, up) {
+                thread::sleep(TICK);
+                continue;
             }
             match inner.rule(link.0.as_deref(), link.1) {
                 Link::Drop => thread::sleep(TICK),
@@ -464,6 +501,33 @@ mod tests {
         let mut s = connect(&p);
         assert!(roundtrip(&mut s).is_ok());
         assert_eq!(p.opened().get(&(Some(0), 1)), Some(&2));
+    }
+
+    /// Holding 1's bytes to 0 holds the answers on a connection 0 opened, not its requests.
+    #[test]
+    fn holds_one_direction_of_bytes_whoever_opened_the_connection() {
+        let p = Proxy::start(&[free_port(), free_port()], &[echo(), echo()]);
+        p.set_ids(HashMap::from([
+            ("a0".to_string(), 0),
+            ("b1".to_string(), 1),
+        ]));
+        let mut s = connect(&p);
+        p.hold_bytes(1, 0);
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("t");
+        assert!(roundtrip(&mut s).is_err(), "the answer is held");
+        p.heal();
+        s.set_read_timeout(Some(Duration::from_secs(5))).expect("t");
+        let mut b = [0u8; 4];
+        s.read_exact(&mut b)
+            .expect("the held answer, after the heal");
+        assert_eq!(&b, b"ping");
+        // 0's bytes to 1 held: the request never reaches the echo server.
+        p.hold_bytes(0, 1);
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .expect("t");
+        assert!(roundtrip(&mut s).is_err(), "the request is held");
+        p.heal();
     }
 
     #[test]

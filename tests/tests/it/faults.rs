@@ -7,8 +7,10 @@
 //! `FAULT_HOLD_MS=20000` makes a soak of every scenario. `ETCD_BIN=/usr/bin/etcd` runs real etcd
 //! too. `follower_fsync_stalls` uses our test-only `ETCD_TEST_FSYNC_STALL_FILE` hook (real etcd
 //! runs it unstalled); `random_mix` chains 3-4 of the other faults, seeded (`FAULT_SEED`).
-//! Scenarios where the leader is lost also assert failover: the other two acknowledge a write
-//! within three election timeouts of the fault.
+//! Scenarios where the leader is lost (isolated, mute, deaf, killed, stopped) also assert
+//! failover: the other two acknowledge a write within three election timeouts of the fault
+//! (four for a deaf leader, see `Scenario::failover_limit`), the fault held past that. A
+//! follower black-holed for five election timeouts must not depose the leader on its return.
 
 use std::time::Duration;
 
