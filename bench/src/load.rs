@@ -22,6 +22,8 @@ const MAX_REQUESTS_PER_CLIENT: u64 = 10_000_000;
 pub struct Conn {
     addr: String,
     sender: Option<SendRequest<Full<Bytes>>>,
+    /// An `Authorization` header sent with every request.
+    authorization: Option<String>,
 }
 
 impl Conn {
@@ -34,7 +36,16 @@ impl Conn {
         Ok(Conn {
             addr: addr.to_string(),
             sender: None,
+            authorization: None,
         })
+    }
+
+    /// Send HTTP basic credentials `user:password` with every request.
+    pub fn with_basic_auth(mut self, user_password: &str) -> Conn {
+        use base64::Engine;
+        let token = base64::engine::general_purpose::STANDARD.encode(user_password);
+        self.authorization = Some(format!("Basic {token}"));
+        self
     }
 
     async fn connect(&mut self) -> Result<&mut SendRequest<Full<Bytes>>> {
@@ -76,12 +87,16 @@ impl Conn {
         form: Option<&str>,
     ) -> Result<(StatusCode, Bytes)> {
         let host = self.addr.clone();
+        let authorization = self.authorization.clone();
         let sender = self.connect().await?;
         sender.ready().await?;
         let mut req = Request::builder()
             .method(method)
             .uri(path)
             .header(header::HOST, host);
+        if let Some(a) = authorization {
+            req = req.header(header::AUTHORIZATION, a);
+        }
         let body = match form {
             Some(f) => {
                 req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");

@@ -1,6 +1,7 @@
 //! The workloads of issue 9, one group per file; each group runs once per round and server on
 //! a fresh data dir and records its figures in the [`Table`].
 
+pub mod auth;
 pub mod cluster;
 pub mod disk;
 pub mod kv;
@@ -36,16 +37,18 @@ pub enum Group {
     Watch,
     Cluster,
     Disk,
+    Auth,
 }
 
 impl Group {
-    pub const ALL: [Group; 6] = [
+    pub const ALL: [Group; 7] = [
         Group::Put,
         Group::Get,
         Group::Cas,
         Group::Watch,
         Group::Cluster,
         Group::Disk,
+        Group::Auth,
     ];
 
     pub fn name(self) -> &'static str {
@@ -56,6 +59,7 @@ impl Group {
             Group::Watch => "watch",
             Group::Cluster => "cluster",
             Group::Disk => "disk",
+            Group::Auth => "auth",
         }
     }
 
@@ -67,6 +71,7 @@ impl Group {
             Group::Watch => watch::run(opts, bin, table).await,
             Group::Cluster => cluster::run(opts, bin, table).await,
             Group::Disk => disk::run(opts, bin, table).await,
+            Group::Auth => auth::run(opts, bin, table).await,
         }
     }
 }
