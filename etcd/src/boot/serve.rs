@@ -137,9 +137,14 @@ async fn serve_with(
         config.listen_client_urls.join(",")
     );
 
+    let mut fatal = None;
     tokio::select! {
         _ = &mut stop => tracing::info!("received signal; shutting down"),
         _ = cluster.removed.cancelled() => {}
+        why = cluster.raft_stopped() => {
+            tracing::error!("raft stopped: {why}; shutting down");
+            fatal = Some(why);
+        }
     }
     cluster.step_down().await;
     shutdown.cancel();
@@ -148,7 +153,10 @@ async fn serve_with(
     })
     .await;
     cluster.shutdown().await;
-    Ok(())
+    match fatal {
+        Some(why) => anyhow::bail!("raft stopped: {why}"),
+        None => Ok(()),
+    }
 }
 
 /// One kind of listener: which side it serves and with which TLS on its `https://` URLs.

@@ -123,6 +123,12 @@ impl Cluster {
     }
 
     /// Stop the background tasks, then raft (flushes and closes the log store).
+    /// Resolves, with the reason, if raft's core stops by itself: a member without it can
+    /// neither write nor serve current reads, so the server exits rather than linger.
+    pub async fn raft_stopped(&self) -> String {
+        self.node.stopped().await
+    }
+
     pub async fn shutdown(&self) {
         if let Ok(mut t) = self.tasks.lock() {
             for h in t.drain(..) {

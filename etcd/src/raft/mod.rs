@@ -8,6 +8,7 @@ pub mod log_store;
 pub mod membership;
 pub mod network;
 pub mod node;
+mod panic_hook;
 pub mod rpc;
 pub mod snapshot_file;
 pub mod state_machine;

@@ -250,6 +250,20 @@ impl RaftNode {
         rx.0.changed().await.is_ok()
     }
 
+    /// Resolves, with the reason, once raft's core has stopped on its own (a panic, a storage
+    /// error); never during normal operation.
+    pub async fn stopped(&self) -> String {
+        let mut rx = self.raft.metrics();
+        loop {
+            if let Err(fatal) = &rx.borrow_watched().running_state {
+                return fatal.to_string();
+            }
+            if rx.changed().await.is_err() {
+                return "raft's core is gone".to_string();
+            }
+        }
+    }
+
     pub fn watch_status(&self) -> StatusWatch {
         StatusWatch(self.raft.metrics())
     }

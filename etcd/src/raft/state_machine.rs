@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -234,7 +235,19 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 self.last_applied = Some(entry.log_id);
                 let result = match entry.payload {
                     EntryPayload::Blank => ApplyResult::Nothing,
-                    EntryPayload::Normal(cmd) => ApplyResult::from_result(store.apply(cmd)),
+                    EntryPayload::Normal(cmd) => {
+                        // A panic here would kill openraft's state-machine worker and leave its
+                        // core running without one: every later write would hang. As an error
+                        // it stops raft, and the server exits saying why.
+                        let applied = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                            super::panic_hook::check(&cmd);
+                            store.apply(cmd)
+                        }));
+                        match applied {
+                            Ok(result) => ApplyResult::from_result(result),
+                            Err(panic) => return Err(apply_panicked(entry.log_id, &panic)),
+                        }
+                    }
                     EntryPayload::Membership(m) => {
                         let before = self.last_membership.membership();
                         let first = before.nodes().next().is_none();
@@ -306,4 +319,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
         self.read_snapshot().await
     }
+}
+/// The error a panicking apply becomes (the store may be half changed: raft must stop).
+fn apply_panicked(log_id: LogId, panic: &Box<dyn std::any::Any + Send>) -> io::Error {
+    let why = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic");
+    io::Error::other(format!("applying log entry {log_id} panicked: {why}"))
 }
