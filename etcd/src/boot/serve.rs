@@ -114,6 +114,13 @@ async fn serve_with(
             cluster.shutdown().await;
             return Ok(());
         }
+        // Replaying the log can stop raft too (an entry whose apply fails): say so and exit
+        // rather than wait forever to serve.
+        why = cluster.raft_stopped() => {
+            shutdown.cancel();
+            cluster.shutdown().await;
+            anyhow::bail!("raft stopped: {why}");
+        }
     }
     let client = Served {
         side: "client",

@@ -249,6 +249,27 @@ fn a_member_whose_raft_core_panics_exits_saying_why() {
     let status = child.0.wait().expect("exit status");
     assert_eq!(status.code(), Some(1), "log:\n{}", d.log());
     assert!(d.log().contains("raft stopped"), "log:\n{}", d.log());
+    // The entry is in the log: replaying it panics again, and the member says so at start and
+    // exits instead of waiting forever to serve.
+    let restart_log = d.log_path().with_file_name("restart.log");
+    let again = std::process::Command::new(&d.bin)
+        .args(d.command_args())
+        .env("ETCD_TEST_PANIC_ON_SET", "/boom")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&restart_log).expect("log file"))
+        .spawn()
+        .expect("spawn etcd");
+    let mut again = KillOnDrop(again);
+    let exited =
+        etcd_tests::wait::poll_until(SETTLE, || again.0.try_wait().ok().flatten().is_some());
+    assert!(exited, "the restarted member hung on the entry that panics");
+    let stderr = std::fs::read_to_string(&restart_log).unwrap_or_default();
+    assert_eq!(again.0.wait().expect("status").code(), Some(1), "{stderr}");
+    // Replayed at start, before serving: the error names the entry and the panic.
+    assert!(
+        stderr.contains("applying log entry") && stderr.contains("panicked"),
+        "{stderr}"
+    );
 }
 
 /// The process this test started, killed (by its own handle) if the test ends early.
