@@ -43,8 +43,10 @@ impl Cluster {
 
     async fn propose_until(&self, cmd: Command, deadline: Instant) -> Result<Written, EtcdError> {
         // On the leader the command is moved into raft, not copied; should leadership move in
-        // the instant between, the client hears "leader changed", as from etcd.
-        if self.node.role_and_term().0 == Role::Leader {
+        // the instant between, the client hears "leader changed", as from etcd. A leader that
+        // has not heard from a quorum lately (raft refuses its proposals until it does: a
+        // follower busy with a huge entry answers late) takes the retrying path below instead.
+        if self.is_leader() {
             return match self.node.write(cmd).await {
                 Ok(a) => written(a),
                 Err(WriteError::NotLeader(_)) => Err(errors::leader_changed()),
