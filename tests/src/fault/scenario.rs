@@ -385,29 +385,55 @@ pub(super) fn heal(s: &Scenario, net: &mut Net, leader: usize, follower: usize) 
     }
 }
 
+/// A new probe write starts this often while none has been acknowledged.
+const PROBE_EVERY: Duration = Duration::from_millis(25);
+
+/// How long one probe write waits for its answer.
+const PROBE_WAIT: Duration = Duration::from_millis(1000);
+
+/// Probes in flight at most. Each one that a follower forwards holds a peer connection while
+/// it waits; once the first ones time out, new probes again start every [`PROBE_EVERY`].
+const PROBES_IN_FLIGHT: usize = 10;
+
 /// Time from `since` to the first acknowledged write on one of the members `on`, if within
 /// `limit`.
+///
+/// Probes overlap: one starts every [`PROBE_EVERY`] on the next live member, each on its own
+/// thread (at most [`PROBES_IN_FLIGHT`]). A probe sent to a member that cannot commit hangs
+/// until [`PROBE_WAIT`]; probing one at a time would then report that wait instead of when the
+/// cluster became writable again.
 fn first_write(net: &Net, on: &[usize], since: Instant, limit: Duration) -> Option<Duration> {
-    for round in 0..10_000u32 {
-        if since.elapsed() > limit {
-            return None;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let first: std::sync::Mutex<Option<Duration>> = std::sync::Mutex::new(None);
+    let acked = || first.lock().map(|f| *f).unwrap_or(None);
+    let in_flight = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let rounds = limit.as_millis() / PROBE_EVERY.as_millis() + 1;
+        for round in 0..rounds {
+            if acked().is_some() || since.elapsed() > limit {
+                break;
+            }
+            let node = &net.nodes[on[round as usize % on.len()]];
+            if node.is_live() && in_flight.load(Ordering::SeqCst) < PROBES_IN_FLIGHT {
+                in_flight.fetch_add(1, Ordering::SeqCst);
+                let url = node.url("/v2/keys/probe");
+                let (first, in_flight) = (&first, &in_flight);
+                scope.spawn(move || {
+                    let value = round.to_string();
+                    let r = send(&url, "PUT", Some(&[("value", &value)]), PROBE_WAIT);
+                    in_flight.fetch_sub(1, Ordering::SeqCst);
+                    if r.is_some_and(|r| r.status / 100 == 2) {
+                        let at = since.elapsed();
+                        if let Ok(mut f) = first.lock() {
+                            *f = Some(f.map_or(at, |f| f.min(at)));
+                        }
+                    }
+                });
+            }
+            std::thread::sleep(PROBE_EVERY);
         }
-        let node = &net.nodes[on[round as usize % on.len()]];
-        if !node.is_live() {
-            continue;
-        }
-        let r = send(
-            &node.url("/v2/keys/probe"),
-            "PUT",
-            Some(&[("value", &round.to_string())]),
-            Duration::from_millis(1000),
-        );
-        if r.is_some_and(|r| r.status / 100 == 2) {
-            return Some(since.elapsed());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    None
+    });
+    acked().filter(|at| *at <= limit + PROBE_WAIT)
 }
 
 fn judge(
