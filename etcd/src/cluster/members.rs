@@ -21,14 +21,14 @@ impl Cluster {
     /// an election timeout counts as none: etcd's leader steps down then (check-quorum), and
     /// clients must not be told a cut-off member still leads.
     pub fn leader_id(&self) -> Option<u64> {
-        let s = self.node.status();
+        let s = self.node.leadership();
         let leader = s.leader?;
         if leader == self.member_id {
             if s.role != Role::Leader {
                 return None;
             }
             let heard_from_quorum = s.quorum_acked.is_some_and(|t| t < self.election_timeout);
-            if s.voters.len() > 1 && !heard_from_quorum {
+            if s.voters > 1 && !heard_from_quorum {
                 return None;
             }
         }

@@ -53,6 +53,16 @@ pub struct Status {
     pub matched: BTreeMap<u64, Option<u64>>,
 }
 
+/// Who leads and, on the leader, whether a quorum still hears it: what every write asks, without
+/// the copy of the membership a [`Status`] makes.
+#[derive(Debug, Clone, Copy)]
+pub struct Leadership {
+    pub role: Role,
+    pub leader: Option<u64>,
+    pub voters: usize,
+    pub quorum_acked: Option<Duration>,
+}
+
 /// The leader a follower should forward to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Leader {
@@ -243,6 +253,17 @@ impl RaftNode {
         let m = self.raft.metrics();
         let m = m.borrow_watched();
         (role_of(m.state), m.current_term)
+    }
+
+    pub fn leadership(&self) -> Leadership {
+        let m = self.raft.metrics();
+        let m = m.borrow_watched();
+        Leadership {
+            role: role_of(m.state),
+            leader: m.current_leader,
+            voters: m.membership_config.membership().voter_ids().count(),
+            quorum_acked: m.last_quorum_acked.as_ref().map(|t| t.elapsed()),
+        }
     }
 
     /// Resolves when raft's state may have changed; `false` once raft has stopped.
