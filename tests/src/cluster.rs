@@ -139,7 +139,8 @@ pub fn unique_token() -> String {
     format!("tok-{}-{}", std::process::id(), free_port())
 }
 
-fn member_args(initial: &str, state: &str, token: &str, extra: &[String]) -> Vec<String> {
+/// The flags of a cluster member at the tests' timing, then `extra`.
+pub fn member_args(initial: &str, state: &str, token: &str, extra: &[String]) -> Vec<String> {
     let mut args: Vec<String> = [
         "--initial-cluster",
         initial,

@@ -3,9 +3,9 @@
 //! basic auth is the user its certificate names; basic auth, when given, wins; a name with no
 //! such user is the guest.
 
-use etcd_tests::tls::{Pki, https_client, wait_ready_with};
+use etcd_tests::tls::{Pki, https_client};
 
-use super::{https_member, https_url, skip_real};
+use super::{cert_auth_member, https_url, skip_real};
 
 /// `PUT` a JSON body to the auth API as root (or as the certificate when `root` is false).
 fn put_json(
@@ -30,15 +30,9 @@ fn the_certificate_common_name_is_the_user_when_no_basic_auth_is_given() {
         return;
     }
     let pki = Pki::new();
-    let mut d = https_member(
-        &pki,
-        &["--client-cert-auth", "--trusted-ca-file", pki.ca()],
-        None,
-    );
     // CN "client": the user below. CN "server": no such user.
-    let client = https_client(&pki.ca, Some(&pki.client));
+    let (d, client) = cert_auth_member(&pki);
     let nobody = https_client(&pki.ca, Some(&pki.server));
-    wait_ready_with(&mut d, &client, "/v2/keys/");
     let url = |p: &str| https_url(&d, p);
     let root = r#"{"user":"root","password":"rootpw"}"#;
     assert_eq!(

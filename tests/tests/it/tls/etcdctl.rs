@@ -1,7 +1,7 @@
 //! etcdctl over https: `--ca-file`, client certificates (flags and `ETCDCTL_*` variables),
 //! `--insecure-skip-tls-verify`, and the refusals as real etcdctl words them.
 
-use super::{Ctl, Pki, https_client, https_member, https_url, skip_real, wait_ready_with};
+use super::{Ctl, Pki, cert_auth_member, https_url, skip_real};
 
 #[test]
 fn etcdctl_over_https_with_ca_client_certs_and_clear_refusals() {
@@ -9,16 +9,7 @@ fn etcdctl_over_https_with_ca_client_certs_and_clear_refusals() {
         return;
     }
     let pki = Pki::new();
-    let mut d = https_member(
-        &pki,
-        &["--client-cert-auth", "--trusted-ca-file", pki.ca()],
-        None,
-    );
-    wait_ready_with(
-        &mut d,
-        &https_client(&pki.ca, Some(&pki.client)),
-        "/v2/keys/",
-    );
+    let (d, _) = cert_auth_member(&pki);
     let ctl = Ctl::ours(&https_url(&d, ""));
     let (cert, key) = (pki.client.cert(), pki.client.key());
     let set = ctl.run(&[

@@ -10,7 +10,7 @@ mod startup;
 
 use std::time::Duration;
 
-use etcd_tests::cluster::{Cluster, ELECTION_MS, HEARTBEAT_MS, Member, unique_token};
+use etcd_tests::cluster::{self, Cluster, Member, unique_token};
 use etcd_tests::ctl::Ctl;
 use etcd_tests::tls::{Pki, https_client, https_urls, wait_ready_with};
 use etcd_tests::{Daemon, Endpoints, etcd_bin, free_port, wait_until};
@@ -54,6 +54,19 @@ fn https_member(pki: &Pki, extra: &[&str], http_too: Option<u16>) -> Daemon {
     let mut d = Daemon::new(etcd_bin(), "default".into(), ends, args);
     d.spawn();
     d
+}
+
+/// A member demanding client certificates signed by the test CA, ready, and a client that
+/// presents one (CN "client").
+fn cert_auth_member(pki: &Pki) -> (Daemon, reqwest::blocking::Client) {
+    let mut d = https_member(
+        pki,
+        &["--client-cert-auth", "--trusted-ca-file", pki.ca()],
+        None,
+    );
+    let signed = https_client(&pki.ca, Some(&pki.client));
+    wait_ready_with(&mut d, &signed, "/v2/keys/");
+    (d, signed)
 }
 
 fn https_url(d: &Daemon, path: &str) -> String {
@@ -100,13 +113,7 @@ fn client_cert_auth_refuses_a_stranger_at_the_handshake_and_accepts_a_signed_cli
         return;
     }
     let pki = Pki::new();
-    let mut d = https_member(
-        &pki,
-        &["--client-cert-auth", "--trusted-ca-file", pki.ca()],
-        None,
-    );
-    let signed = https_client(&pki.ca, Some(&pki.client));
-    wait_ready_with(&mut d, &signed, "/v2/keys/");
+    let (d, signed) = cert_auth_member(&pki);
     for (who, client) in [
         ("no certificate", https_client(&pki.ca, None)),
         ("a stranger", https_client(&pki.ca, Some(&pki.stranger))),
@@ -140,20 +147,7 @@ fn peer_tls(pair: &etcd_tests::tls::Pair, ca: &str) -> Vec<String> {
 }
 
 fn member_args(initial: &str, state: &str, token: &str) -> Vec<String> {
-    strings(&[
-        "--initial-cluster",
-        initial,
-        "--initial-cluster-state",
-        state,
-        "--initial-cluster-token",
-        token,
-        "--heartbeat-interval",
-        HEARTBEAT_MS,
-        "--election-timeout",
-        ELECTION_MS,
-        "--snapshot-count",
-        "20",
-    ])
+    cluster::member_args(initial, state, token, &strings(&["--snapshot-count", "20"]))
 }
 
 /// PUT until 201: on a loaded machine a write can time out, as on etcd (bounded in time).
