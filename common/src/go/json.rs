@@ -12,6 +12,28 @@ use serde_json::ser::{CharEscape, Formatter, Serializer};
 /// serde_json's compact formatter with Go's string escaping.
 pub struct GoFormatter;
 
+/// Go's `encodeState.string` for bytes: valid runs escaped as any string, each invalid byte
+/// as `\ufffd` (encoding/json: `c == utf8.RuneError && size == 1`).
+fn write_lossy<W: ?Sized + Write>(writer: &mut W, value: &[u8]) -> io::Result<()> {
+    writer.write_all(b"\"")?;
+    let mut text = Vec::new();
+    for chunk in value.utf8_chunks() {
+        if !chunk.valid().is_empty() {
+            // The valid run goes through the very escaping a `str` gets; its quotes are dropped.
+            text.clear();
+            chunk
+                .valid()
+                .serialize(&mut Serializer::with_formatter(&mut text, GoFormatter))
+                .map_err(io::Error::other)?;
+            writer.write_all(&text[1..text.len() - 1])?;
+        }
+        for _ in chunk.invalid() {
+            writer.write_all(b"\\ufffd")?;
+        }
+    }
+    writer.write_all(b"\"")
+}
+
 impl Formatter for GoFormatter {
     fn write_string_fragment<W: ?Sized + Write>(
         &mut self,
@@ -33,6 +55,14 @@ impl Formatter for GoFormatter {
             start = i + c.len_utf8();
         }
         writer.write_all(&fragment.as_bytes()[start..])
+    }
+
+    fn write_byte_array<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        value: &[u8],
+    ) -> io::Result<()> {
+        write_lossy(writer, value)
     }
 
     fn write_char_escape<W: ?Sized + Write>(
@@ -68,8 +98,8 @@ impl Formatter for GoFormatter {
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     let mut ser = Serializer::with_formatter(&mut out, GoFormatter);
-    // The wire types hold only strings, numbers, bools, sequences and string-keyed maps, which
-    // cannot fail to serialise.
+    // The bodies hold only strings, bytes, numbers, bools, sequences and string-keyed maps,
+    // which cannot fail to serialise.
     let _ = value.serialize(&mut ser);
     out
 }
