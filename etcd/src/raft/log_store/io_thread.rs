@@ -1,4 +1,5 @@
-//! The storage thread (`raft-log-io`): the one writer of `raft-log.redb`, and group commit.
+//! The storage thread (`raft-log-io`): the one writer of `raft-log.redb`, and group commit (each
+//! group is applied and answered by `committer.rs`).
 //!
 //! Every write (append, vote, committed, truncate, purge) is a [`Write`] on one FIFO channel.
 //! The thread takes everything that is queued, applies it in arrival order inside ONE redb
@@ -32,26 +33,17 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 use redb::Database;
-use redb::Durability;
 use tokio::sync::oneshot;
 
+use super::committer::Committer;
 use super::health::DiskHealth;
-use super::health::Retry;
 use super::stall::Stall;
 use super::tables;
-use super::tables::Writer;
 use super::tail::Bytes;
 use super::tail::Tail;
 
 /// Most writes folded into one group commit, to bound the transaction size.
 const MAX_GROUP: usize = 256;
-
-/// How often the committed log id rides along with a commit. Writing it touches the meta
-/// table's pages besides the log's (nine 4 KiB pages a commit instead of about six, measured
-/// with strace: each one more request the fsync waits for). A stale committed id costs nothing
-/// but time at restart: recovery waits for the cluster's commit to cover the local log anyway
-/// (`wait_for_recovery`), and a clean close writes the latest one.
-const COMMITTED_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Answer to an awaited write, sent after the commit that contains it.
 pub(super) type Reply = oneshot::Sender<io::Result<()>>;
@@ -98,21 +90,21 @@ enum Request {
 pub(super) struct Shared {
     /// `None` once closed. Readers and the storage thread take the read lock (redb runs read
     /// snapshots alongside the writer); only closing takes the write lock.
-    db: RwLock<Option<Database>>,
-    tail: Mutex<Tail>,
+    pub(super) db: RwLock<Option<Database>>,
+    pub(super) tail: Mutex<Tail>,
     /// The last durable vote, so `read_vote` (twice per replication read) never touches redb.
-    vote: Mutex<Option<Vec<u8>>>,
+    pub(super) vote: Mutex<Option<Vec<u8>>>,
     /// The last committed log id saved, durable or not: what `read_committed` answers.
-    committed: Mutex<Option<Vec<u8>>>,
-    open: AtomicBool,
+    pub(super) committed: Mutex<Option<Vec<u8>>>,
+    pub(super) open: AtomicBool,
     /// Set before a close request is sent (or the channel dropped), so that a commit retrying
     /// on a faulty disk gives up instead of holding the shutdown.
-    closing: AtomicBool,
-    health: Arc<DiskHealth>,
+    pub(super) closing: AtomicBool,
+    pub(super) health: Arc<DiskHealth>,
     /// The file, for reopening it after an I/O error.
-    path: PathBuf,
+    pub(super) path: PathBuf,
     /// Test-only fsync stalls (`ETCD_TEST_FSYNC_STALL_MS`); inert when unset.
-    stall: Option<Stall>,
+    pub(super) stall: Option<Stall>,
     /// Successful redb commits, so tests can see group commit through the public API.
     #[cfg(test)]
     pub(super) commits: std::sync::atomic::AtomicU64,
@@ -126,7 +118,7 @@ pub(super) struct Shared {
 
 /// A poisoned lock only means another thread panicked; the data under these locks is replaced
 /// whole, never left half-updated, so it is safe to go on.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -278,12 +270,7 @@ impl Drop for IoThread {
 
 /// The storage thread's loop: one group commit per turn.
 fn run(shared: Arc<Shared>, rx: mpsc::Receiver<Request>) {
-    let mut committer = Committer {
-        shared,
-        deferred: None,
-        committed_stored: None,
-        failed: None,
-    };
+    let mut committer = Committer::new(shared);
     let close = loop {
         // Every handle gone: finish as a close would, with nobody to tell.
         let Ok(first) = rx.recv() else { break None };
@@ -321,254 +308,4 @@ fn drain(first: Request, rx: &mpsc::Receiver<Request>) -> (Vec<Write>, Option<Re
         next = rx.try_recv().ok();
     }
     (group, None)
-}
-
-/// The first failed commit, replayed to every later write.
-struct Failure {
-    kind: io::ErrorKind,
-    message: String,
-}
-
-impl Failure {
-    fn to_error(&self) -> io::Error {
-        io::Error::new(
-            self.kind,
-            format!("raft-log: store failed earlier: {}", self.message),
-        )
-    }
-}
-
-struct Committer {
-    shared: Arc<Shared>,
-    /// A committed log id saved since the last commit: written by the next durable commit
-    /// rather than by a commit of its own, which would double the fsyncs per client write.
-    deferred: Option<Vec<u8>>,
-    /// When a committed id last reached the file.
-    committed_stored: Option<std::time::Instant>,
-    failed: Option<Failure>,
-}
-
-impl Committer {
-    /// Applies `group` in one transaction, then answers every write in it, in order.
-    fn commit(&mut self, group: Vec<Write>) {
-        if let Some(failure) = &self.failed {
-            answer(group, &Err(failure.to_error()));
-            return;
-        }
-        // Committed ids only ever grow, and nobody waits for them: keep the latest for the
-        // next commit that has other work to carry it (`write`).
-        let group: Vec<Write> = group
-            .into_iter()
-            .filter_map(|w| match w {
-                Write::SaveCommitted { value } => {
-                    self.deferred = Some(value);
-                    None
-                }
-                w => Some(w),
-            })
-            .collect();
-        if group.is_empty() {
-            return;
-        }
-
-        #[cfg(test)]
-        let gate = self.shared.gate.clone();
-        #[cfg(test)]
-        let _held = lock(&gate);
-        let result = self.write_until_done(&group);
-        match &result {
-            Ok(()) => self.committed(&group),
-            Err(e) => {
-                tracing::error!(error = %e, "raft-log: commit abandoned at close; every later write fails");
-                self.failed = Some(Failure {
-                    kind: e.kind(),
-                    message: e.to_string(),
-                });
-            }
-        }
-        let purged = result.is_ok() && group.iter().any(|w| matches!(w, Write::Purge { .. }));
-        answer(group, &result);
-        if purged {
-            self.compact();
-        }
-    }
-
-    /// Gives the space a purge freed back to the file system: redb reuses freed pages but never
-    /// shrinks the file, which would otherwise stay as large as the longest log between two
-    /// snapshots. Purges come once per snapshot and leave a short log, so this is quick; readers
-    /// wait on the lock meanwhile (compaction needs no live transaction). A failure only costs
-    /// space: an I/O error surfaces, and is retried, at the next commit.
-    fn compact(&self) {
-        let mut guard = self
-            .shared
-            .db
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        let Some(db) = guard.as_mut() else { return };
-        let started = std::time::Instant::now();
-        match db.compact() {
-            Ok(_) => tracing::debug!(took = ?started.elapsed(), "raft-log: compacted after purge"),
-            Err(e) => tracing::warn!(error = %e, "raft-log: compaction after purge failed"),
-        }
-    }
-
-    /// Commits `group`; while the disk refuses it, marks the disk faulty, reopens the file and
-    /// tries the same group again with backoff. Gives up only when the store is closing.
-    fn write_until_done(&mut self, group: &[Write]) -> io::Result<()> {
-        if let Some(stall) = &self.shared.stall {
-            stall.maybe_stall();
-        }
-        let shared = self.shared.clone();
-        let mut retry = Retry::new(&shared.closing);
-        loop {
-            let error = match self.write(group) {
-                Ok(()) => {
-                    self.shared.health.clear();
-                    return Ok(());
-                }
-                Err(e) => e,
-            };
-            self.shared.health.set_fault(&error.to_string());
-            if !retry.wait("raft-log: commit", &error) {
-                return Err(error);
-            }
-            if let Err(e) = self.reopen() {
-                tracing::debug!(error = %e, "raft-log: reopen after a failed commit");
-            }
-        }
-    }
-
-    /// Replaces the database with a fresh open of the file: after an I/O error redb fails every
-    /// later operation, and only a reopen (which repairs from the last durable commit) clears it.
-    /// Readers wait on the lock meanwhile rather than see a closed store.
-    fn reopen(&self) -> io::Result<()> {
-        let mut guard = self
-            .shared
-            .db
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        // Dropped first: redb locks the file, so the old handle must let go of it.
-        drop(guard.take());
-        // No compaction: the disk may be all but full, and compaction writes.
-        *guard = Some(tables::open_db(&self.shared.path, false)?);
-        Ok(())
-    }
-
-    /// One transaction holding the deferred committed id and every write of `group`, in order.
-    /// On any error the transaction is dropped, which aborts it: nothing of it reaches the file
-    /// (and the deferred id is kept for the next attempt).
-    fn write(&mut self, group: &[Write]) -> io::Result<()> {
-        // A group that is only the committed id (the shutdown's) always writes it.
-        let due = group.is_empty()
-            || self
-                .committed_stored
-                .is_none_or(|at| at.elapsed() >= COMMITTED_EVERY);
-        let guard = self
-            .shared
-            .db
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        let db = guard.as_ref().ok_or_else(closed)?;
-        let mut tx = db.begin_write().map_err(tables::db_err("begin write"))?;
-        tx.set_durability(Durability::Immediate)
-            .map_err(tables::db_err("set durability"))?;
-        {
-            let mut w = Writer::new(&tx)?;
-            if let Some(value) = self.deferred.as_ref().filter(|_| due) {
-                w.put_meta(tables::KEY_COMMITTED, value)?;
-            }
-            for write in group {
-                match write {
-                    Write::Append { rows, .. } => {
-                        for (index, bytes) in rows {
-                            w.insert(*index, bytes)?;
-                        }
-                    }
-                    Write::SaveVote { value, .. } => w.put_meta(tables::KEY_VOTE, value)?,
-                    Write::SaveCommitted { value } => w.put_meta(tables::KEY_COMMITTED, value)?,
-                    Write::TruncateFrom { from, .. } => w.truncate_from(*from)?,
-                    Write::Purge {
-                        upto, last_purged, ..
-                    } => w.purge_upto(*upto, last_purged)?,
-                }
-            }
-        }
-        #[cfg(test)]
-        if self.shared.fail_commits.load(Ordering::SeqCst) {
-            return Err(io::Error::new(
-                io::ErrorKind::StorageFull,
-                "injected: no space left on device",
-            ));
-        }
-        tx.commit().map_err(tables::db_err("commit"))?;
-        if due && self.deferred.is_some() {
-            self.deferred = None;
-            self.committed_stored = Some(std::time::Instant::now());
-        }
-        Ok(())
-    }
-
-    /// Bookkeeping after a successful commit, before anyone is answered: the tail learns that
-    /// the appended rows are committed and drops what the truncations and purges removed; the
-    /// vote cache takes the now durable vote.
-    ///
-    /// Applying the truncations and purges after the group's appends is exact: both are awaited
-    /// by their caller, so no append can queue behind one inside the same group.
-    fn committed(&self, group: &[Write]) {
-        #[cfg(test)]
-        self.shared.commits.fetch_add(1, Ordering::SeqCst);
-        let mut tail = self.shared.tail();
-        let mut last_append = None;
-        for write in group {
-            match write {
-                Write::Append { seq, .. } => last_append = Some(*seq),
-                Write::TruncateFrom { from, .. } => tail.truncate_from(*from),
-                Write::Purge { upto, .. } => tail.purge_upto(*upto),
-                Write::SaveVote { value, .. } => *lock(&self.shared.vote) = Some(value.clone()),
-                Write::SaveCommitted { .. } => {}
-            }
-        }
-        if let Some(seq) = last_append {
-            tail.durable_through(seq);
-        }
-    }
-
-    /// Makes a deferred committed id durable (a clean shutdown keeps the commit index), then
-    /// closes the file, reporting the close error that a plain drop would ignore.
-    fn shutdown(&mut self) -> io::Result<()> {
-        // One attempt only: a disk that is still failing must not hold up the shutdown.
-        let flushed = if self.deferred.is_some() && self.failed.is_none() {
-            self.write(&[])
-        } else {
-            Ok(())
-        };
-        self.shared.open.store(false, Ordering::Release);
-        let db = self
-            .shared
-            .db
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let closed = db.map_or(Ok(()), |db| db.close().map_err(tables::db_err("close")));
-        flushed.and(closed)
-    }
-}
-
-/// Sends every write of a group its copy of the group's result (`io::Error` is not `Clone`).
-fn answer(group: Vec<Write>, result: &io::Result<()>) {
-    let copy = || match result {
-        Ok(()) => Ok(()),
-        Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
-    };
-    for write in group {
-        match write {
-            Write::Append { flushed, .. } => flushed(copy()),
-            Write::SaveVote { reply, .. }
-            | Write::TruncateFrom { reply, .. }
-            | Write::Purge { reply, .. } => {
-                let _ = reply.send(copy());
-            }
-            Write::SaveCommitted { .. } => {}
-        }
-    }
 }

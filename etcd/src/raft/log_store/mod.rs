@@ -16,6 +16,7 @@
 //! thread once the redb commit holding them returned: openraft 0.10's contract, and what lets
 //! one fsync cover every write submitted while the previous one was on disk.
 
+mod committer;
 mod health;
 mod io_thread;
 mod stall;
