@@ -349,6 +349,7 @@ async fn receive_snapshot(
         snapshot::Receiver::new(file, expected, MAX_SNAPSHOT_BODY as u64).map_err(refuse)?;
     let mut stream = body.into_data_stream();
     let mut checked = false;
+    let started = std::time::Instant::now();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| Refusal::BadRequest(e.to_string()))?;
         receiver.push(chunk).await.map_err(refuse)?;
@@ -357,5 +358,11 @@ async fn receive_snapshot(
             checked = true;
         }
     }
-    receiver.finish().await.map_err(refuse)
+    let received = receiver.finish().await.map_err(refuse)?;
+    tracing::info!(
+        bytes = received.2.len(),
+        took = ?started.elapsed(),
+        "received a snapshot"
+    );
+    Ok(received)
 }

@@ -66,6 +66,8 @@ pub struct SnapshotData {
     len: u64,
     /// A received file not yet renamed into place; removed if it never is.
     temp: Option<PathBuf>,
+    /// Its checksum was verified as it was written (received or written here).
+    verified: bool,
 }
 
 impl std::fmt::Debug for SnapshotData {
@@ -193,8 +195,12 @@ impl SnapshotFile {
             Some(p) => format!("received snapshot {}", p.display()),
             None => format!("snapshot file {}", self.path().display()),
         };
-        let mut reader = DataReader::open(data.reader())
-            .map_err(|e| io::Error::new(e.kind(), format!("{} is damaged: {e}", what())))?;
+        let reader = match data.verified {
+            true => DataReader::open_trusted(data.reader()),
+            false => DataReader::open(data.reader()),
+        };
+        let mut reader =
+            reader.map_err(|e| io::Error::new(e.kind(), format!("{} is damaged: {e}", what())))?;
         let decoded = decode(&mut reader);
         reader
             .finish()
@@ -220,6 +226,7 @@ impl SnapshotFile {
             len: file.metadata().map_err(ctx("stat", &path))?.len(),
             file: Arc::new(file),
             temp: None,
+            verified: false,
         };
         let meta = head_meta(&data).map_err(|e| corrupt(&path, e))?;
         Ok(Some((meta, data)))
@@ -326,6 +333,7 @@ impl SnapshotFile {
             len: f.metadata().map_err(ctx("stat", &tmp))?.len(),
             file: Arc::new(f),
             temp: Some(tmp),
+            verified: true,
         };
         self.install(written)
     }
@@ -368,6 +376,7 @@ impl SnapshotFile {
                 file: Arc::new(file),
                 len: 0,
                 temp: Some(path),
+                verified: false,
             },
             verifier: Verifier::new(limit),
         })
@@ -400,9 +409,10 @@ impl Incoming {
     }
 
     /// The whole file, verified and fsynced, with its meta; an error if it is not whole.
-    pub fn finish(self) -> io::Result<(SnapshotMeta, SnapshotData)> {
+    pub fn finish(mut self) -> io::Result<(SnapshotMeta, SnapshotData)> {
         let meta = self.verifier.finish()?;
         self.data.file.sync_all()?;
+        self.data.verified = true;
         Ok((meta, self.data))
     }
 }

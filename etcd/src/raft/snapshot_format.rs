@@ -65,7 +65,9 @@ pub struct Verifier {
     /// Bytes of the current section still to come.
     left: u64,
     limit: u64,
-    hasher: Sha1,
+    /// `None` for a file already verified: its structure is still checked, its bytes are not
+    /// hashed again (SHA-1 of a large store is seconds of work in a debug build).
+    hasher: Option<Sha1>,
     meta: Option<SnapshotMeta>,
 }
 
@@ -78,8 +80,22 @@ impl Verifier {
             field: Vec::with_capacity(MAGIC.len()),
             left: MAGIC.len() as u64,
             limit,
-            hasher: Sha1::new(),
+            hasher: Some(Sha1::new()),
             meta: None,
+        }
+    }
+
+    /// A verifier for bytes already verified once (a file this member received or wrote).
+    pub fn trusting() -> Verifier {
+        Verifier {
+            hasher: None,
+            ..Verifier::new(u64::MAX)
+        }
+    }
+
+    fn hash(&mut self, part: &[u8]) {
+        if let Some(h) = &mut self.hasher {
+            h.update(part);
         }
     }
 
@@ -108,11 +124,11 @@ impl Verifier {
                 Stage::Done => return Err(FormatError::Stray),
                 Stage::Digest => self.field.extend_from_slice(part),
                 Stage::Data => {
-                    self.hasher.update(part);
+                    self.hash(part);
                     data = at..at + take;
                 }
                 _ => {
-                    self.hasher.update(part);
+                    self.hash(part);
                     self.field.extend_from_slice(part);
                 }
             }
@@ -143,8 +159,9 @@ impl Verifier {
             Stage::DataLen => (Stage::Data, len()),
             Stage::Data => (Stage::Digest, DIGEST_LEN as u64),
             Stage::Digest => {
-                let want = std::mem::take(&mut self.hasher).finalize();
-                if want.as_slice() != field.as_slice() {
+                if let Some(h) = self.hasher.take()
+                    && h.finalize().as_slice() != field.as_slice()
+                {
                     return Err(FormatError::Checksum);
                 }
                 (Stage::Done, u64::MAX)
@@ -218,9 +235,18 @@ pub struct DataReader<R> {
 impl<R: Read> DataReader<R> {
     /// Reads up to the start of the data: the meta is known once this returns.
     pub fn open(inner: R) -> Result<DataReader<R>, io::Error> {
+        DataReader::with(inner, Verifier::new(u64::MAX))
+    }
+
+    /// [`DataReader::open`] for a file verified before: the checksum is not computed again.
+    pub fn open_trusted(inner: R) -> Result<DataReader<R>, io::Error> {
+        DataReader::with(inner, Verifier::trusting())
+    }
+
+    fn with(inner: R, verifier: Verifier) -> Result<DataReader<R>, io::Error> {
         let mut r = DataReader {
             inner,
-            verifier: Verifier::new(u64::MAX),
+            verifier,
             block: vec![0; BLOCK],
             data: 0..0,
             eof: false,

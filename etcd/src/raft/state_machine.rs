@@ -318,6 +318,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         snapshot: SnapshotData,
     ) -> Result<(), io::Error> {
         let file = self.file.clone();
+        let started = std::time::Instant::now();
+        let bytes = snapshot.len();
         let restored = blocking(move || {
             let restored = file.decode(&snapshot, |r| Store::decode_snapshot(r))?;
             file.install(snapshot)?;
@@ -325,6 +327,12 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         })
         .await?;
         self.install(meta, restored);
+        tracing::info!(
+            index = meta.last_log_id.map_or(0, |l| l.index),
+            bytes,
+            took = ?started.elapsed(),
+            "installed a snapshot"
+        );
         Ok(())
     }
 
