@@ -124,7 +124,10 @@ impl Store {
 
     /// Decode a snapshot as it is read from `r`; nothing but the result is kept.
     pub fn decode_snapshot(r: impl io::Read) -> Result<Restored, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_reader(r);
+        // The parser reads a byte at a time: through a buffer that is a copy, not a call down
+        // to the file reader (2-3x faster unoptimised, where a 100 MB store takes seconds).
+        let mut de =
+            serde_json::Deserializer::from_reader(io::BufReader::with_capacity(64 << 10, r));
         let restored = de.deserialize_map(SnapshotVisitor)?;
         de.end()?;
         Ok(restored)
