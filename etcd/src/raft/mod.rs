@@ -11,5 +11,6 @@ pub mod node;
 mod panic_hook;
 pub mod rpc;
 pub mod snapshot_file;
+mod snapshot_format;
 pub mod state_machine;
 pub mod types;

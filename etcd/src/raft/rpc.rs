@@ -12,7 +12,6 @@
 //!   accepting it would let one message push the term toward `u64::MAX`, where raft's
 //!   `term + 1` overflows.
 
-use std::io::Cursor;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,8 +31,8 @@ use super::network::{FROM, PEER_URLS, paths, snapshot};
 use super::node::RaftNode;
 use super::state_machine::Shared;
 use super::types::{
-    AppendEntriesRequest, RaftError, Snapshot, SnapshotMeta, TransferLeaderRequest, Vote,
-    VoteRequest,
+    AppendEntriesRequest, RaftError, Snapshot, SnapshotData, SnapshotMeta, TransferLeaderRequest,
+    Vote, VoteRequest,
 };
 use crate::store::Command;
 use etcd_common::headers::CLUSTER_ID;
@@ -306,9 +305,10 @@ fn cluster_info(svc: &PeerService, headers: &HeaderMap) -> Result<Response, Refu
     }))
 }
 
-/// InstallSnapshot: the body is binary (see [`snapshot`]): the vote and meta as JSON behind a
-/// length, then the snapshot bytes as they are. It is read chunk by chunk into one buffer (the
-/// sender says how large), so a large store is in memory once, not as a body plus a copy.
+/// InstallSnapshot: the body is binary (see [`snapshot`]): the vote as JSON behind a length,
+/// then the sender's snapshot file as it is. It is written chunk by chunk to a file in the
+/// member dir and verified on the way, so a large store is never in memory as bytes; that file
+/// becomes our snapshot.
 async fn install_snapshot(
     State(svc): State<Arc<PeerService>>,
     headers: HeaderMap,
@@ -320,12 +320,10 @@ async fn install_snapshot(
         let expected = header(&headers, snapshot::SIZE_HEADER)
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let (vote, meta, data) = receive_snapshot(body, expected).await?;
-        let vote: Vote = vote;
-        svc.check_term(&vote)?;
+        let (vote, meta, data) = receive_snapshot(&svc, body, expected).await?;
         let snapshot = Snapshot {
             meta,
-            snapshot: Cursor::new(data),
+            snapshot: data,
         };
         let res: Result<_, RaftError> = svc
             .node
@@ -339,19 +337,32 @@ async fn install_snapshot(
     res.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// Receive the body into a file; the vote is checked as soon as it is in, before the bulk.
 async fn receive_snapshot(
+    svc: &PeerService,
     body: Body,
-    expected: usize,
-) -> Result<(Vote, SnapshotMeta, Vec<u8>), Refusal> {
-    let mut receiver = snapshot::Receiver::new(expected, MAX_SNAPSHOT_BODY);
+    expected: u64,
+) -> Result<(Vote, SnapshotMeta, SnapshotData), Refusal> {
+    let refuse = |e: snapshot::DecodeError| Refusal::BadRequest(e.to_string());
+    let file = svc.shared.snapshot_file();
+    let mut receiver =
+        snapshot::Receiver::new(file, expected, MAX_SNAPSHOT_BODY as u64).map_err(refuse)?;
     let mut stream = body.into_data_stream();
+    let mut checked = false;
+    let started = std::time::Instant::now();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| Refusal::BadRequest(e.to_string()))?;
-        receiver
-            .push(&chunk)
-            .map_err(|e| Refusal::BadRequest(e.to_string()))?;
+        receiver.push(chunk).await.map_err(refuse)?;
+        if !checked && let Some(vote) = receiver.vote() {
+            svc.check_term(vote)?;
+            checked = true;
+        }
     }
-    receiver
-        .finish()
-        .map_err(|e| Refusal::BadRequest(e.to_string()))
+    let received = receiver.finish().await.map_err(refuse)?;
+    tracing::info!(
+        bytes = received.2.len(),
+        took = ?started.elapsed(),
+        "received a snapshot"
+    );
+    Ok(received)
 }

@@ -2,9 +2,12 @@
 //!
 //! The store lives in memory (as etcd's own v2 store does); durability comes from the raft log
 //! plus the latest snapshot, which is kept in the `snapshot` file (`snapshot_file.rs`). A
-//! restart loads that snapshot and
-//! openraft re-applies the log tail up to the saved commit index. This is the only caller of
-//! [`Store::apply`].
+//! restart loads that snapshot and openraft re-applies the log tail up to the saved commit
+//! index. This is the only caller of [`Store::apply`].
+//!
+//! Snapshots reach openraft as open files ([`SnapshotData`]), never as bytes in memory: a
+//! snapshot is decoded into a new tree as its file is read, on a blocking thread and without
+//! the store's lock, and swapped in at the end.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -23,7 +26,7 @@ use super::types::{
     ApplyResult, EntryResponder, LogId, MemberInfo, Snapshot, SnapshotData, SnapshotMeta,
     StoredMembership, TypeConfig,
 };
-use crate::store::Store;
+use crate::store::{Restored, Store};
 
 /// Indexes etcd itself spends per member it records in its v2 tree (`raftAttributes` create
 /// and `attributes` set) and once for the cluster version; mirrored so that a fresh member's
@@ -37,16 +40,23 @@ pub struct Shared {
     applied_index: AtomicU64,
     members: RwLock<BTreeMap<u64, MemberInfo>>,
     disk: Arc<DiskHealth>,
+    file: Arc<SnapshotFile>,
 }
 
 impl Shared {
-    fn new(disk: Arc<DiskHealth>) -> Shared {
+    fn new(disk: Arc<DiskHealth>, file: Arc<SnapshotFile>) -> Shared {
         Shared {
             store: RwLock::new(Store::new()),
             applied_index: AtomicU64::new(0),
             members: RwLock::new(BTreeMap::new()),
             disk,
+            file,
         }
+    }
+
+    /// Where snapshots are kept, and received (the peer API streams one into it).
+    pub fn snapshot_file(&self) -> Arc<SnapshotFile> {
+        self.file.clone()
     }
 
     /// Why this member cannot make writes durable right now (a full or failing disk), or
@@ -108,20 +118,21 @@ impl StateMachine {
     /// A snapshot that cannot be read or does not decode is an error naming the file: starting
     /// on an empty store instead would silently lose everything the purged log held.
     pub async fn open(dir: &Path, disk: Arc<DiskHealth>) -> io::Result<StateMachine> {
+        let file = Arc::new(SnapshotFile::new(dir, disk.clone()));
         let mut sm = StateMachine {
-            shared: Arc::new(Shared::new(disk.clone())),
+            shared: Arc::new(Shared::new(disk, file.clone())),
             last_applied: None,
             last_membership: StoredMembership::default(),
-            file: Arc::new(SnapshotFile::new(dir, disk)),
+            file: file.clone(),
         };
-        if let Some(snap) = sm.read_snapshot().await? {
-            let path = sm.file.path();
-            sm.load(&snap.meta, snap.snapshot.get_ref()).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("snapshot file {} does not decode: {e}", path.display()),
-                )
-            })?;
+        let loaded = blocking(move || {
+            file.clean()?;
+            file.migrate_legacy()?;
+            file.load(|r| Store::decode_snapshot(r))
+        })
+        .await?;
+        if let Some((meta, restored)) = loaded {
+            sm.install(&meta, restored);
         }
         Ok(sm)
     }
@@ -130,18 +141,16 @@ impl StateMachine {
         self.shared.clone()
     }
 
-    fn load(&mut self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        self.shared
-            .store_mut()
-            .restore(data)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    /// Swap a decoded snapshot in; the old tree is freed on a blocking thread, off the lock.
+    fn install(&mut self, meta: &SnapshotMeta, restored: Restored) {
+        let old = self.shared.store_mut().install_snapshot(restored);
+        tokio::task::spawn_blocking(move || drop(old));
         self.last_applied = meta.last_log_id;
         self.last_membership = meta.last_membership.clone();
         self.publish_members();
         self.shared
             .applied_index
             .store(self.last_applied.map_or(0, |l| l.index), Ordering::Release);
-        Ok(())
     }
 
     fn publish_members(&self) {
@@ -159,24 +168,16 @@ impl StateMachine {
 
     async fn read_snapshot(&self) -> io::Result<Option<Snapshot>> {
         let file = self.file.clone();
-        let read = tokio::task::spawn_blocking(move || file.read())
-            .await
-            .map_err(io::Error::other)??;
-        Ok(read.map(|(meta, data)| Snapshot {
-            meta,
-            snapshot: SnapshotData::new(data),
-        }))
+        let current = blocking(move || file.current()).await?;
+        Ok(current.map(|(meta, snapshot)| Snapshot { meta, snapshot }))
     }
 }
 
-/// Persist a snapshot durably (meta and data in one file, replaced whole).
-async fn write_snapshot(
-    file: Arc<SnapshotFile>,
-    meta: &SnapshotMeta,
-    data: Vec<u8>,
-) -> io::Result<Vec<u8>> {
-    let meta = meta.clone();
-    tokio::task::spawn_blocking(move || file.write(&meta, &data).map(|()| data))
+/// Run blocking file work off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(f)
         .await
         .map_err(io::Error::other)?
 }
@@ -198,10 +199,12 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
         // Moved out, not copied (a snapshot is the whole store); a second build is refused.
         let built = Err(io::Error::other("snapshot: builder already used"));
         let data = std::mem::replace(&mut self.data, built)?;
-        let data = write_snapshot(self.file.clone(), &self.meta, data).await?;
+        let (file, meta) = (self.file.clone(), self.meta.clone());
+        // The bytes go straight from this buffer to the file, which is what openraft gets.
+        let snapshot = blocking(move || file.write_and_open(&meta, &data)).await?;
         Ok(Snapshot {
             meta: self.meta.clone(),
-            snapshot: SnapshotData::new(data),
+            snapshot,
         })
     }
 }
@@ -304,16 +307,33 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
     }
 
+    /// # Correctness
+    /// - The file is decoded (and verified) before it replaces the snapshot on disk, so the
+    ///   member dir never holds a snapshot this member could not start from.
+    /// - It is durable in place before the store changes: a crash in between restarts from the
+    ///   new snapshot, never from an older one with the log behind it already purged.
     async fn install_snapshot(
         &mut self,
         meta: &SnapshotMeta,
         snapshot: SnapshotData,
     ) -> Result<(), io::Error> {
-        let data = snapshot.into_inner();
-        self.load(meta, &data)?;
-        write_snapshot(self.file.clone(), meta, data)
-            .await
-            .map(drop)
+        let file = self.file.clone();
+        let started = std::time::Instant::now();
+        let bytes = snapshot.len();
+        let restored = blocking(move || {
+            let restored = file.decode(&snapshot, |r| Store::decode_snapshot(r))?;
+            file.install(snapshot)?;
+            Ok(restored)
+        })
+        .await?;
+        self.install(meta, restored);
+        tracing::info!(
+            index = meta.last_log_id.map_or(0, |l| l.index),
+            bytes,
+            took = ?started.elapsed(),
+            "installed a snapshot"
+        );
+        Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {

@@ -3,8 +3,6 @@
 //! The replicated payload is the store's [`Command`]; the apply result is [`ApplyResult`]. A
 //! member's raft node record is [`MemberInfo`] (name and URLs), keyed by etcd's 64-bit member id.
 
-use std::io::Cursor;
-
 use serde::{Deserialize, Serialize};
 
 use crate::store::{Command, Event};
@@ -70,7 +68,8 @@ impl std::fmt::Display for ApplyResult {
     }
 }
 
-pub type SnapshotData = Cursor<Vec<u8>>;
+/// A snapshot file, open (see `snapshot_file.rs`): snapshots are never in memory whole.
+pub type SnapshotData = super::snapshot_file::SnapshotData;
 
 openraft::declare_raft_types!(
     pub TypeConfig:

@@ -36,6 +36,7 @@ pub use command::{Command, Op};
 pub use event::{Event, Node};
 pub use feed::Feed;
 pub use history::HISTORY_CAPACITY;
+pub use snapshot::Restored;
 pub use watch::{WATCHER_BUFFER, Watch};
 
 use crate::time::UnixNanos;

@@ -228,11 +228,13 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse, StreamingError> {
-        let head = snapshot::encode(&vote, &snapshot.meta)
-            .map_err(|e| StreamingError::Network(NetworkError::new(&e)))?;
-        let data = snapshot.snapshot.into_inner();
+        let head =
+            snapshot::encode(&vote).map_err(|e| StreamingError::Network(NetworkError::new(&e)))?;
+        // The snapshot file itself, streamed from its open descriptor: never in memory whole.
+        let data = snapshot.snapshot;
         let size = data.len();
-        let wait = self.client.deadline(option.soft_ttl(), head.len() + size);
+        let bytes = head.len() + usize::try_from(size).unwrap_or(usize::MAX);
+        let wait = self.client.deadline(option.soft_ttl(), bytes);
         let body = reqwest::Body::wrap_stream(snapshot::chunks(head, data));
         let url = self.url(paths::SNAPSHOT);
         let request = self
