@@ -104,9 +104,16 @@ pub async fn execute(
             Ok(Some((id, info)))
         }
         MemberOp::Publish { id, info } => {
-            if membership.get_node(&id).is_none() {
+            let Some(current) = membership.get_node(&id) else {
                 return Err(MemberOpError::NotFound(format!("{id:x}")));
-            }
+            };
+            // Publishing sets the name and client URLs only, as etcd's does. The peer URLs are
+            // the leader's: a member restarted after `member update` moved it may still hold
+            // the old ones, and must not move itself back.
+            let info = MemberInfo {
+                peer_urls: current.peer_urls.clone(),
+                ..info
+            };
             raft.change_membership(ChangeMembers::SetNodes([(id, info.clone())].into()), true)
                 .await
                 .map_err(|e| internal(e.to_string()))?;
