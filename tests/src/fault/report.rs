@@ -23,7 +23,7 @@ pub struct Report {
     /// The raft term of those leaders (X-Raft-Term), if they answered.
     pub terms: (Option<u64>, Option<u64>),
     /// Median latency of writes on the leader before and during the fault (follower faults).
-    pub leader_write_p50: Option<(Duration, Duration)>,
+    pub leader_write_p25: Option<(Duration, Duration)>,
     /// Writes acknowledged while the fault was held.
     pub acked_during_fault: u64,
     pub problems: Vec<String>,
@@ -34,7 +34,7 @@ impl Report {
     pub fn line(&self) -> String {
         let ms = |d: Option<Duration>| d.map_or("never".into(), |d| d.as_millis().to_string());
         format!(
-            "fault-report | {} | {} | fault->write on majority {} ms | heal->write {} ms | heal->healthy {} ms | peer conns {} ({}) | leader {}->{} (term {}->{}) | leader write p50 {} | ops {} acked {} (during fault {}) | {}",
+            "fault-report | {} | {} | fault->write on majority {} ms | heal->write {} ms | heal->healthy {} ms | peer conns {} ({}) | leader {}->{} (term {}->{}) | leader write p25 {} | ops {} acked {} (during fault {}) | {}",
             self.name,
             if crate::running_real() {
                 "real etcd"
@@ -54,7 +54,7 @@ impl Report {
             self.leaders.1,
             self.terms.0.map_or("?".into(), |t| t.to_string()),
             self.terms.1.map_or("?".into(), |t| t.to_string()),
-            self.leader_write_p50.map_or("-".into(), |(a, b)| format!(
+            self.leader_write_p25.map_or("-".into(), |(a, b)| format!(
                 "{} -> {} ms",
                 a.as_millis(),
                 b.as_millis()

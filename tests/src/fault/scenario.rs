@@ -242,7 +242,7 @@ pub(super) fn hold_fault(
         s.fault,
         Fault::BlackholeFollower | Fault::MinorityPartition | Fault::KillFollower
     )
-    .then(|| median_write(net, leader, Instant::now() + Duration::from_millis(300)));
+    .then(|| typical_write(net, leader, Instant::now() + BASELINE));
     match s.fault {
         Fault::None | Fault::DelayAll(_) => {}
         Fault::IsolateLeader => net.proxy.isolate(leader, n, Link::Drop),
@@ -290,12 +290,12 @@ pub(super) fn hold_fault(
         std::thread::sleep(
             (started + s.timing.election()).saturating_duration_since(Instant::now()),
         );
-        let during = median_write(net, leader, until);
-        report.leader_write_p50 = Some((before, during));
+        let during = typical_write(net, leader, until);
+        report.leader_write_p25 = Some((before, during));
         let slack = Duration::from_millis(s.timing.heartbeat_ms);
         if during > before + slack {
             report.problems.push(format!(
-                "the leader's writes slowed from {before:?} to {during:?} (median) with a follower gone"
+                "the leader's writes slowed from {before:?} to {during:?} (lower quartile) with a follower gone"
             ));
         }
     }
@@ -304,7 +304,14 @@ pub(super) fn hold_fault(
 }
 
 /// Median latency of sequential writes on member `i` until `until` (at least one write).
-fn median_write(net: &Net, i: usize, until: Instant) -> Duration {
+/// How long the leader's write latency is sampled before a follower fault.
+const BASELINE: Duration = Duration::from_millis(1000);
+
+/// The lower quartile of the leader's write latency until `until`. A leader that waited on a
+/// gone follower would be slow on every write, which moves the lower quartile as much as the
+/// median; another test hogging the CPU for part of the window (the suite runs two at a time
+/// on two cores) moves it far less.
+fn typical_write(net: &Net, i: usize, until: Instant) -> Duration {
     let mut times = Vec::new();
     for round in 0..1000u32 {
         let t = Instant::now();
@@ -325,7 +332,7 @@ fn median_write(net: &Net, i: usize, until: Instant) -> Duration {
         }
     }
     times.sort();
-    times[times.len() / 2]
+    times[times.len() / 4]
 }
 
 /// Until `until`, the isolated member must neither acknowledge a write nor answer a quorum read.
