@@ -102,12 +102,13 @@ pub struct StateMachine {
     shared: Arc<Shared>,
     last_applied: Option<LogId>,
     last_membership: StoredMembership,
+    file: Arc<SnapshotFile>,
 }
 
 impl Drop for StateMachine {
     /// Raft has stopped: a snapshot write still retrying on a faulty disk may give up.
     fn drop(&mut self) {
-        self.shared.file.closing.store(true, Ordering::Release);
+        self.file.closing.store(true, Ordering::Release);
     }
 }
 
@@ -122,6 +123,7 @@ impl StateMachine {
             shared: Arc::new(Shared::new(disk, file.clone())),
             last_applied: None,
             last_membership: StoredMembership::default(),
+            file: file.clone(),
         };
         let loaded = blocking(move || {
             file.clean()?;
@@ -165,7 +167,7 @@ impl StateMachine {
     }
 
     async fn read_snapshot(&self) -> io::Result<Option<Snapshot>> {
-        let file = self.shared.snapshot_file();
+        let file = self.file.clone();
         let current = blocking(move || file.current()).await?;
         Ok(current.map(|(meta, snapshot)| Snapshot { meta, snapshot }))
     }
@@ -301,7 +303,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 .store()
                 .to_snapshot()
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
-            file: self.shared.snapshot_file(),
+            file: self.file.clone(),
         }
     }
 
@@ -315,7 +317,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         meta: &SnapshotMeta,
         snapshot: SnapshotData,
     ) -> Result<(), io::Error> {
-        let file = self.shared.snapshot_file();
+        let file = self.file.clone();
         let started = std::time::Instant::now();
         let bytes = snapshot.len();
         let restored = blocking(move || {
