@@ -22,7 +22,7 @@ pub struct Report {
     pub leaders: (String, String),
     /// The raft term of those leaders (X-Raft-Term), if they answered.
     pub terms: (Option<u64>, Option<u64>),
-    /// Median latency of writes on the leader before and during the fault (follower faults).
+    /// Lower-quartile latency of writes on the leader before and during the fault (follower faults).
     pub leader_write_p25: Option<(Duration, Duration)>,
     /// Writes acknowledged while the fault was held.
     pub acked_during_fault: u64,

@@ -292,8 +292,10 @@ pub(super) fn hold_fault(
         );
         let during = typical_write(net, leader, until);
         report.leader_write_p25 = Some((before, during));
+        // A leader that waited on the gone follower would add at least a heartbeat to every
+        // write; the factor absorbs a CPU shared with another test, which scales both figures.
         let slack = Duration::from_millis(s.timing.heartbeat_ms);
-        if during > before + slack {
+        if during > before * 2 + slack {
             report.problems.push(format!(
                 "the leader's writes slowed from {before:?} to {during:?} (lower quartile) with a follower gone"
             ));
@@ -303,7 +305,6 @@ pub(super) fn hold_fault(
     std::thread::sleep(left);
 }
 
-/// Median latency of sequential writes on member `i` until `until` (at least one write).
 /// How long the leader's write latency is sampled before a follower fault.
 const BASELINE: Duration = Duration::from_millis(1000);
 

@@ -26,7 +26,11 @@ fn set_get_update_delete_with_prev_node() {
         let v = r.header(h).unwrap_or_else(|| panic!("{h} missing"));
         assert!(v.parse::<u64>().is_ok(), "{h}: {v}");
     }
-    assert_eq!(r.header("X-Etcd-Cluster-Id").map(str::len), Some(16));
+    // Go's strconv.FormatUint(id, 16): lower-case hex without leading zeros, so one cluster id
+    // in sixteen prints with fewer than 16 digits.
+    let id = r.header("X-Etcd-Cluster-Id").expect("X-Etcd-Cluster-Id");
+    let parsed = u64::from_str_radix(id, 16).unwrap_or_else(|e| panic!("{id}: {e}"));
+    assert_eq!(format!("{parsed:x}"), id);
 
     let r = d.get("/v2/keys/message");
     assert_eq!(r.status, 200);
