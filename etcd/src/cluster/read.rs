@@ -75,8 +75,13 @@ impl Cluster {
                 let index = match self.node.read_index().await {
                     Ok(i) => Some(i),
                     Err(ReadError::NotLeader(Some(l))) if l.id != self.member_id => {
+                        let term = self.raft_term();
                         let remaining = deadline.saturating_duration_since(Instant::now());
-                        forward::read_index(&self.peers, &l, remaining).await.ok()
+                        // A read is safe to ask again, of whoever leads once this one is gone.
+                        tokio::select! {
+                            index = forward::read_index(&self.peers, &l, remaining) => index.ok(),
+                            () = self.node.left(l.id, term) => None,
+                        }
                     }
                     Err(_) => None,
                 };

@@ -56,11 +56,13 @@ impl Cluster {
         loop {
             // A follower that knows its leader forwards at once: asking raft first would cost a
             // trip through its core, and a copy of the command, only to hear "not the leader".
-            let leader = match self.known_leader() {
+            let (leader, term) = match self.known_leader() {
                 Some(l) => l,
                 None => match self.node.write(cmd.clone()).await {
                     Ok(a) => return written(a),
-                    Err(WriteError::NotLeader(Some(l))) if l.id != self.member_id => l,
+                    Err(WriteError::NotLeader(Some(l))) if l.id != self.member_id => {
+                        (l, self.raft_term())
+                    }
                     // An election is under way: ask again until the deadline.
                     Err(WriteError::NotLeader(_)) => {
                         tokio::time::sleep(RETRY).await;
@@ -70,7 +72,14 @@ impl Cluster {
                 },
             };
             let remaining = deadline.saturating_duration_since(Instant::now());
-            match forward::propose(&self.peers, &leader, &cmd, remaining).await {
+            // Once the leader is gone with the write in flight, whether it happened is unknown
+            // (it may have reached a follower that then elected a leader holding it): etcd's
+            // answer for that, as soon as we know, rather than silence until the deadline.
+            let answer = tokio::select! {
+                answer = forward::propose(&self.peers, &leader, &cmd, remaining) => answer,
+                () = self.leader_left(leader.id, term) => return Err(errors::leader_failed()),
+            };
+            match answer {
                 Ok(a) => {
                     let w = written(a)?;
                     let remaining = deadline.saturating_duration_since(Instant::now());
@@ -90,19 +99,30 @@ impl Cluster {
 }
 
 impl Cluster {
-    /// The leader this follower knows of, with its peer URL; `None` while there is none, or
-    /// when this member leads after all.
-    fn known_leader(&self) -> Option<Leader> {
+    /// Resolves a moment after this member stopped following `leader` in `term`; the moment
+    /// lets an answer the old leader already sent (it stepped down with the write committed)
+    /// arrive.
+    pub(super) async fn leader_left(&self, leader: u64, term: u64) {
+        self.node.left(leader, term).await;
+        tokio::time::sleep(self.election_timeout / 4).await;
+    }
+
+    /// The leader this follower knows of, with its peer URL, and the term it leads; `None`
+    /// while there is none, or when this member leads after all.
+    fn known_leader(&self) -> Option<(Leader, u64)> {
         let s = self.node.status();
         let id = s.leader.filter(|&l| l != self.member_id)?;
         if s.role == Role::Leader {
             return None;
         }
         let peer_url = s.members.get(&id)?.peer_urls.first().cloned()?;
-        Some(Leader {
-            id,
-            peer_url: Some(peer_url),
-        })
+        Some((
+            Leader {
+                id,
+                peer_url: Some(peer_url),
+            },
+            s.term,
+        ))
     }
 }
 

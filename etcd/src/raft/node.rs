@@ -266,6 +266,25 @@ impl RaftNode {
         }
     }
 
+    /// Resolves once this member no longer follows `leader` in `term`: it heard of a newer
+    /// term, stood for election, lost its leader, or raft stopped. A request forwarded to
+    /// `leader` waits on this beside the answer, so a leader that went silent (black-holed,
+    /// partitioned) costs the client an election timeout, not the whole request timeout.
+    pub async fn left(&self, leader: u64, term: u64) {
+        let mut rx = self.raft.metrics();
+        loop {
+            {
+                let m = rx.borrow_watched();
+                if m.current_term != term || m.current_leader != Some(leader) {
+                    return;
+                }
+            }
+            if rx.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// Resolves when raft's state may have changed; `false` once raft has stopped.
     pub async fn changed(&self, rx: &mut StatusWatch) -> bool {
         rx.0.changed().await.is_ok()

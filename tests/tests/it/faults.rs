@@ -193,3 +193,66 @@ fn leader_killed_while_its_fsync_lags_its_followers() {
         "replicas diverged: {trees:#?}"
     );
 }
+
+/// A follower forwarding to a leader that went silent (black-holed both ways, its sockets kept
+/// open) gives up on it once the rest of the cluster has moved on: the write is answered with
+/// etcd's "possibly due to previous leader failure" (it may have reached the old leader), a
+/// quorum read is asked again of the new leader and answered — both within a few election
+/// timeouts, not after the 7 s request timeout.
+#[test]
+fn a_forward_to_a_leader_that_went_silent_ends_at_the_next_election() {
+    use etcd_tests::fault::proxy::Link;
+    use etcd_tests::fault::{Net, Timing};
+    use std::time::Instant;
+
+    let timing = Timing {
+        heartbeat_ms: 100,
+        election_ms: 1000,
+    };
+    let net = Net::start(3, timing, Duration::from_millis(0));
+    let l = net.leader(Duration::from_secs(10));
+    let f = (l + 1) % 3;
+    let url = net.nodes[f].url("/v2/keys/fault/w");
+    let put = |value: &str| {
+        let r = etcd_tests::http::send_raw(
+            &url,
+            "PUT",
+            Some(&[("value", value)]),
+            Duration::from_secs(20),
+        )
+        .expect("an answer");
+        let status = r.status().as_u16();
+        (status, r.text().unwrap_or_default())
+    };
+    // Through the follower while the leader is reachable: it forwards, and keeps the connection.
+    assert_eq!(put("1").0, 201);
+
+    net.proxy.isolate(l, 3, Link::Drop);
+    let started = Instant::now();
+    let read_url = format!("{url}?quorum=true");
+    let read = std::thread::spawn(move || {
+        let r = etcd_tests::http::send_raw(&read_url, "GET", None, Duration::from_secs(20));
+        let took = started.elapsed();
+        r.map(|r| (r.status().as_u16(), r.text().unwrap_or_default(), took))
+    });
+    let (status, body) = put("2");
+    let took = started.elapsed();
+    let limit = 3 * timing.election();
+    assert!(took < limit, "the forwarded write took {took:?}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    assert_eq!(
+        (status, v["errorCode"].as_u64(), v["cause"].as_str()),
+        (
+            500,
+            Some(300),
+            Some("etcdserver: request timed out, possibly due to previous leader failure")
+        ),
+        "{body}"
+    );
+    let (status, body, took) = read.join().unwrap().expect("the quorum read answered");
+    assert!(took < limit, "the forwarded quorum read took {took:?}");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    assert_eq!(v["node"]["value"], "1", "{body}");
+    net.proxy.heal();
+}
