@@ -114,7 +114,8 @@ fuzz_target!(|data: &[u8]| {
     });
     assert!(store.index() >= before);
     let listing = |s: &Store| s.get("/", true, true, now).map(|e| e.node);
-    let snapshot = store.to_snapshot().expect("snapshot");
+    let mut snapshot = Vec::new();
+    store.write_snapshot(&mut snapshot).expect("snapshot");
     let mut restored = Store::new();
     restored
         .restore(&snapshot)

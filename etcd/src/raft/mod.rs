@@ -12,5 +12,6 @@ mod panic_hook;
 pub mod rpc;
 pub mod snapshot_file;
 mod snapshot_format;
+pub mod snapshot_write;
 pub mod state_machine;
 pub mod types;

@@ -19,13 +19,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use super::log_store::DiskHealth;
-use super::log_store::Retry;
 use super::snapshot_format::{self, DataReader, Verifier};
 use super::types::SnapshotMeta;
 
 /// File name of the snapshot inside the member dir.
 pub const FILE_NAME: &str = "snapshot";
-const TMP_NAME: &str = "snapshot.tmp";
+pub(super) const TMP_NAME: &str = "snapshot.tmp";
 /// Snapshots being received are `snapshot.recv.<n>.tmp`.
 const RECV_PREFIX: &str = "snapshot.recv.";
 /// Where snapshots were kept before; read when no `snapshot` file exists yet.
@@ -50,7 +49,7 @@ fn corrupt(path: &Path, why: impl std::fmt::Display) -> io::Error {
 }
 
 /// `e` with the operation and file named.
-fn ctx(what: &str, p: &Path) -> impl FnOnce(io::Error) -> io::Error {
+pub(super) fn ctx(what: &str, p: &Path) -> impl FnOnce(io::Error) -> io::Error {
     let what = what.to_owned();
     let p = p.display().to_string();
     move |e: io::Error| io::Error::new(e.kind(), format!("snapshot: {what} {p}: {e}"))
@@ -109,6 +108,35 @@ impl SnapshotData {
             at: 0,
         }
     }
+
+    /// A file being written at `path`, removed unless it is installed.
+    pub(super) fn temp(file: Arc<File>, path: PathBuf) -> SnapshotData {
+        SnapshotData {
+            file,
+            len: 0,
+            temp: Some(path),
+            verified: false,
+        }
+    }
+
+    pub(super) fn file(&self) -> &File {
+        &self.file
+    }
+
+    pub(super) fn temp_path(&self) -> Option<&Path> {
+        self.temp.as_deref()
+    }
+
+    /// A reader over the first `len` bytes of the file.
+    pub(super) fn reader_to(&self, len: u64) -> impl Read + '_ {
+        self.reader().take(len)
+    }
+
+    /// The file is whole at `len` bytes, written (and so checked) here.
+    pub(super) fn set_written(&mut self, len: u64) {
+        self.len = len;
+        self.verified = true;
+    }
 }
 
 struct Positional<'a> {
@@ -136,6 +164,14 @@ impl SnapshotFile {
 
     pub fn path(&self) -> PathBuf {
         self.dir.join(FILE_NAME)
+    }
+
+    pub(super) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(super) fn health(&self) -> &DiskHealth {
+        &self.health
     }
 
     /// Remove what an interrupted write or reception left behind (blocking).
@@ -291,62 +327,24 @@ impl SnapshotFile {
         Ok(Some((meta, data)))
     }
 
-    /// Writes `meta` and `data` as the snapshot, durably; blocking. While the disk refuses the
-    /// write (full, or failing), the fault is reported and the write retried with backoff; it
-    /// gives up only once `closing` is set.
-    pub fn write(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        self.write_and_open(meta, data).map(drop)
-    }
-
-    /// [`SnapshotFile::write`], answering the snapshot written, open.
-    pub fn write_and_open(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<SnapshotData> {
-        let mut retry = Retry::new(&self.closing);
-        loop {
-            let error = match self.write_once(meta, data) {
-                Ok(written) => {
-                    self.health.clear();
-                    return Ok(written);
-                }
-                Err(e) => e,
-            };
-            // A half-written temporary file only takes space the disk is short of.
-            let _ = std::fs::remove_file(self.dir.join(TMP_NAME));
-            self.health.set_fault(&error.to_string());
-            if !retry.wait("snapshot: write", &error) {
-                return Err(error);
-            }
-        }
-    }
-
-    fn write_once(&self, meta: &SnapshotMeta, data: &[u8]) -> io::Result<SnapshotData> {
-        let tmp = self.dir.join(TMP_NAME);
-        let mut f = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(ctx("create", &tmp))?;
-        snapshot_format::write(&mut f, meta, data).map_err(ctx("write", &tmp))?;
-        f.flush().map_err(ctx("write", &tmp))?;
-        let written = SnapshotData {
-            len: f.metadata().map_err(ctx("stat", &tmp))?.len(),
-            file: Arc::new(f),
-            temp: Some(tmp),
-            verified: true,
-        };
-        self.install(written)
-    }
-
     /// Make `data` the snapshot on disk (a received or newly written file is fsynced and
     /// renamed into place; the current file stays as it is); blocking. Answers it, open.
     pub fn install(&self, mut data: SnapshotData) -> io::Result<SnapshotData> {
-        let Some(tmp) = data.temp.clone() else {
+        if data.temp.is_none() {
             return Ok(data);
-        };
-        data.file.sync_all().map_err(ctx("fsync", &tmp))?;
-        std::fs::rename(&tmp, self.path()).map_err(ctx("rename", &tmp))?;
-        data.temp = None;
+        }
+        self.install_in_place(&mut data)?;
+        Ok(data)
+    }
+
+    /// [`SnapshotFile::install`] of a file kept by the caller: after an error it can be tried
+    /// again (the file stays until `data` is dropped, or is in place already).
+    pub(super) fn install_in_place(&self, data: &mut SnapshotData) -> io::Result<()> {
+        if let Some(tmp) = data.temp.clone() {
+            data.file.sync_all().map_err(ctx("fsync", &tmp))?;
+            std::fs::rename(&tmp, self.path()).map_err(ctx("rename", &tmp))?;
+            data.temp = None;
+        }
         // The rename is durable only once the directory is.
         File::open(&self.dir)
             .and_then(|d| d.sync_all())
@@ -356,8 +354,7 @@ impl SnapshotFile {
             Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
             _ => Ok(()),
         }
-        .map_err(ctx("remove", &self.dir.join(LEGACY_NAME)))?;
-        Ok(data)
+        .map_err(ctx("remove", &self.dir.join(LEGACY_NAME)))
     }
 
     /// A temporary file to receive a snapshot into (blocking); `limit` bounds its store data.
@@ -477,6 +474,68 @@ mod tests {
             std::fs::read(f.path()).unwrap(),
             old_encode(&meta_at(5), b"two")
         );
+    }
+
+    /// A writer for the store bytes that gives up after `ok` bytes, as a full disk does.
+    fn failing_after(ok: usize, data: &[u8]) -> impl FnMut(&mut dyn io::Write) -> io::Result<()> {
+        move |w| {
+            w.write_all(&data[..ok.min(data.len())])?;
+            Err(io::Error::new(io::ErrorKind::StorageFull, "no space left"))
+        }
+    }
+
+    #[test]
+    fn a_streamed_snapshot_is_the_file_the_buffered_writer_made() {
+        // Past the stage's buffer and the read-back block, in pieces of odd sizes.
+        let data: Vec<u8> = (0..(600 << 10) + 7).map(|i| (i % 251) as u8).collect();
+        for data in [&data[..], b"", b"x"] {
+            let (_dir, f) = file();
+            let mut reference = Vec::new();
+            snapshot_format::write(&mut reference, &meta_at(3), data).unwrap();
+            let written = f
+                .write_with(&meta_at(3), |w| {
+                    data.chunks(1000).try_for_each(|piece| w.write_all(piece))
+                })
+                .unwrap();
+            assert!(std::fs::read(f.path()).unwrap() == reference);
+            assert_eq!(written.len(), reference.len() as u64);
+            assert_eq!(f.decode(&written, read_all).unwrap(), data);
+            assert_eq!(names(&f), ["snapshot"]);
+        }
+    }
+
+    #[test]
+    fn a_failing_store_writer_leaves_no_temporary_file_and_names_it() {
+        let data = vec![9u8; 400 << 10];
+        let (_dir, f) = file();
+        f.write(&meta_at(1), b"before").unwrap();
+        for ok in [0, 10, 300 << 10] {
+            let err = f.stage(&meta_at(2), failing_after(ok, &data)).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+            assert!(err.to_string().contains(TMP_NAME), "{err}");
+            assert_eq!(names(&f), ["snapshot"]);
+        }
+        // The retrying write gives up once closing, with the same error and nothing left.
+        f.closing.store(true, Ordering::Release);
+        let err = f
+            .write_with(&meta_at(2), failing_after(5, &data))
+            .unwrap_err();
+        assert!(err.to_string().contains(TMP_NAME), "{err}");
+        assert_eq!(names(&f), ["snapshot"]);
+        assert!(f.health.fault().is_some(), "the failed write is reported");
+        assert_eq!(f.read().unwrap().unwrap(), (meta_at(1), b"before".to_vec()));
+    }
+
+    #[test]
+    fn a_staged_snapshot_dropped_unsealed_leaves_nothing() {
+        let (_dir, f) = file();
+        let staged = f.stage(&meta_at(1), |w| w.write_all(b"abc")).unwrap();
+        assert_eq!(names(&f), [TMP_NAME]);
+        drop(staged);
+        assert!(names(&f).is_empty());
+        let staged = f.stage(&meta_at(1), |w| w.write_all(b"abc")).unwrap();
+        f.seal(staged).unwrap();
+        assert_eq!(f.read().unwrap().unwrap(), (meta_at(1), b"abc".to_vec()));
     }
 
     #[test]

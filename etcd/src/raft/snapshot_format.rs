@@ -9,7 +9,9 @@
 //! at the end says whether the file was whole. [`DataReader`] is the pull side of the same
 //! parser: a reader over the store data of a file, for a decoder that reads as it goes.
 
-use std::io::{self, Read, Write};
+#[cfg(test)]
+use std::io::Write;
+use std::io::{self, Read};
 use std::ops::Range;
 
 use sha1::{Digest, Sha1};
@@ -197,7 +199,9 @@ impl Verifier {
 }
 
 /// Writes a snapshot file from `meta` and `data` into `w`, hashing as it goes (no copy of the
-/// data is made).
+/// data is made). The daemon streams instead (`snapshot_write.rs`); this is the reference its
+/// bytes are checked against.
+#[cfg(test)]
 pub fn write(w: &mut impl Write, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
     let meta = serde_json::to_vec(meta).map_err(io::Error::other)?;
     let mut hasher = Sha1::new();
@@ -212,6 +216,34 @@ pub fn write(w: &mut impl Write, meta: &SnapshotMeta, data: &[u8]) -> io::Result
         w.write_all(part)?;
     }
     w.write_all(&hasher.finalize())
+}
+
+/// The head of a snapshot file: magic, the meta, and a data length of zero, which sits in the
+/// head's last eight bytes for a writer that learns the length only after streaming the data
+/// (see `snapshot_write.rs`; [`write`] is the same layout for data already in memory).
+pub fn head(meta: &SnapshotMeta) -> io::Result<Vec<u8>> {
+    let meta = serde_json::to_vec(meta).map_err(io::Error::other)?;
+    let mut out = Vec::with_capacity(MAGIC.len() + 16 + meta.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(meta.len() as u64).to_le_bytes());
+    out.extend_from_slice(&meta);
+    out.extend_from_slice(&0u64.to_le_bytes());
+    Ok(out)
+}
+
+/// The checksum of a file's bytes before it: the SHA-1 of everything `r` yields, read a block
+/// at a time.
+pub fn digest(mut r: impl Read) -> io::Result<[u8; DIGEST_LEN]> {
+    let mut hasher = Sha1::new();
+    let mut block = vec![0; BLOCK];
+    loop {
+        match r.read(&mut block) {
+            Ok(0) => return Ok(hasher.finalize().into()),
+            Ok(n) => hasher.update(&block[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Block size of [`DataReader`]'s reads from the file.

@@ -10,7 +10,7 @@
 //! the store's lock, and swapped in at the end.
 
 use std::collections::BTreeMap;
-use std::io;
+use std::io::{self, Write};
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +22,7 @@ use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder};
 
 use super::log_store::DiskHealth;
 use super::snapshot_file::SnapshotFile;
+use super::snapshot_write::Staged;
 use super::types::{
     ApplyResult, EntryResponder, LogId, MemberInfo, Snapshot, SnapshotData, SnapshotMeta,
     StoredMembership, TypeConfig,
@@ -166,6 +167,35 @@ impl StateMachine {
             .unwrap_or_else(|p| p.into_inner()) = members;
     }
 
+    fn snapshot_meta(&self) -> SnapshotMeta {
+        SnapshotMeta {
+            last_log_id: self.last_applied,
+            last_membership: self.last_membership.clone(),
+        }
+    }
+
+    fn builder(&self, meta: SnapshotMeta, staged: io::Result<Staged>) -> SnapshotBuilder {
+        SnapshotBuilder {
+            meta,
+            staged,
+            file: self.file.clone(),
+        }
+    }
+
+    /// Serialise the store into the temporary snapshot file through a buffer, never into
+    /// memory whole; `retry` while the disk refuses. Blocking, on this task (see
+    /// [`StateMachine::try_create_snapshot_builder`] for why here).
+    fn stage(&self, meta: &SnapshotMeta, retry: bool) -> io::Result<Staged> {
+        in_place(|| {
+            let store = self.shared.store();
+            let write = |w: &mut dyn Write| store.write_snapshot(w).map_err(io::Error::from);
+            match retry {
+                true => self.file.stage_retrying(meta, write),
+                false => self.file.stage(meta, write),
+            }
+        })
+    }
+
     async fn read_snapshot(&self) -> io::Result<Option<Snapshot>> {
         let file = self.file.clone();
         let current = blocking(move || file.current()).await?;
@@ -182,13 +212,24 @@ async fn blocking<T: Send + 'static>(
         .map_err(io::Error::other)?
 }
 
+/// Run `f`, which blocks, on this task. On a multi-threaded runtime the worker's other tasks
+/// move to another thread meanwhile; a current-thread runtime (unit tests) just waits.
+fn in_place<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 /// A snapshot captured at a log position, persisted when openraft asks for it to be built.
 ///
-/// The store is serialised when the builder is made, inside the state machine's task, so the
-/// data matches `meta.last_log_id` exactly even though building runs while applies continue.
+/// The store is serialised into the temporary snapshot file when the builder is made, inside
+/// the state machine's task, so the data matches `meta.last_log_id` exactly even though
+/// building runs while applies continue. Building checksums that file and puts it in place.
 pub struct SnapshotBuilder {
     meta: SnapshotMeta,
-    data: io::Result<Vec<u8>>,
+    staged: io::Result<Staged>,
     file: Arc<SnapshotFile>,
 }
 
@@ -196,12 +237,11 @@ impl RaftSnapshotBuilder<TypeConfig> for SnapshotBuilder {
     type SnapshotData = SnapshotData;
 
     async fn build_snapshot(&mut self) -> Result<Snapshot, io::Error> {
-        // Moved out, not copied (a snapshot is the whole store); a second build is refused.
+        // A second build is refused: the staged file is installed once.
         let built = Err(io::Error::other("snapshot: builder already used"));
-        let data = std::mem::replace(&mut self.data, built)?;
-        let (file, meta) = (self.file.clone(), self.meta.clone());
-        // The bytes go straight from this buffer to the file, which is what openraft gets.
-        let snapshot = blocking(move || file.write_and_open(&meta, &data)).await?;
+        let staged = std::mem::replace(&mut self.staged, built)?;
+        let file = self.file.clone();
+        let snapshot = blocking(move || file.seal(staged)).await?;
         Ok(Snapshot {
             meta: self.meta.clone(),
             snapshot,
@@ -292,19 +332,35 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Ok(())
     }
 
-    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
-        SnapshotBuilder {
-            meta: SnapshotMeta {
-                last_log_id: self.last_applied,
-                last_membership: self.last_membership.clone(),
-            },
-            data: self
-                .shared
-                .store()
-                .to_snapshot()
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
-            file: self.file.clone(),
+    /// # Correctness
+    /// - The store is written out here, on the state machine's task: it is the store's only
+    ///   writer, so no apply runs meanwhile and the file holds the store at `meta`. Readers go
+    ///   on under the read lock.
+    /// - One attempt: a disk that refuses it defers this snapshot (openraft tries again after
+    ///   `--snapshot-count` more entries) rather than keep every apply waiting on the disk. It
+    ///   is not reported as a disk fault: that would refuse the writes whose applies would
+    ///   bring the next attempt, and the log store reports a full disk on its own.
+    async fn try_create_snapshot_builder(&mut self, force: bool) -> Option<SnapshotBuilder> {
+        if force {
+            return Some(self.get_snapshot_builder().await);
         }
+        let meta = self.snapshot_meta();
+        match self.stage(&meta, false) {
+            Ok(staged) => Some(self.builder(meta, Ok(staged))),
+            Err(e) => {
+                tracing::warn!(error = %e, "snapshot: not written now; tried again later");
+                None
+            }
+        }
+    }
+
+    /// A snapshot that must be built (openraft asks so at start, when the log is purged and
+    /// no snapshot file is found): the write is retried while the disk refuses it, applies
+    /// waiting, as nothing runs yet.
+    async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
+        let meta = self.snapshot_meta();
+        let staged = self.stage(&meta, true);
+        self.builder(meta, staged)
     }
 
     /// # Correctness

@@ -101,13 +101,16 @@ pub struct Restored {
 }
 
 impl Store {
-    pub fn to_snapshot(&self) -> Result<Vec<u8>, serde_json::Error> {
+    /// The snapshot as one buffer, for tests: the daemon streams it into the snapshot file
+    /// (`raft/snapshot_write.rs`) and never holds a copy of the store.
+    #[cfg(test)]
+    pub(crate) fn to_snapshot(&self) -> Result<Vec<u8>, serde_json::Error> {
         let mut out = Vec::new();
         self.write_snapshot(&mut out)?;
         Ok(out)
     }
 
-    /// Serialise the store into `w` (the bytes [`Store::to_snapshot`] returns).
+    /// Serialise the store into `w`, a piece at a time (buffer `w` if it is a file).
     pub fn write_snapshot(&self, w: impl io::Write) -> Result<(), serde_json::Error> {
         serde_json::to_writer(
             w,
