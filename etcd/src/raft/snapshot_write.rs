@@ -121,14 +121,14 @@ impl SnapshotFile {
         self.install_in_place(&mut staged.data)
     }
 
-    /// [`SnapshotFile::stage`] then [`SnapshotFile::seal`], staging again while the disk
-    /// refuses (which calls `data` again: it must write the same bytes each time).
+    /// [`SnapshotFile::stage_retrying`] then [`SnapshotFile::seal`] (`data` is called again
+    /// on each attempt: it must write the same bytes each time).
     pub fn write_with(
         &self,
         meta: &SnapshotMeta,
-        mut data: impl FnMut(&mut dyn Write) -> io::Result<()>,
+        data: impl FnMut(&mut dyn Write) -> io::Result<()>,
     ) -> io::Result<SnapshotData> {
-        let staged = self.retrying("snapshot: write", || self.stage(meta, &mut data))?;
+        let staged = self.stage_retrying(meta, data)?;
         self.seal(staged)
     }
 
