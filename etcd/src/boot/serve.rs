@@ -337,7 +337,8 @@ async fn serve_connection<S>(
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.title_case_headers(true);
     let io = hyper_util::rt::TokioIo::new(Tracked::new(stream, activity.clone()));
-    let conn = builder.serve_connection(io, service);
+    // Upgrades carry the append stream between members (`raft/network/stream.rs`).
+    let conn = builder.serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}

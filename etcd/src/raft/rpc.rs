@@ -20,7 +20,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use futures::StreamExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -36,6 +36,8 @@ use super::types::{
 };
 use crate::store::Command;
 use etcd_common::headers::CLUSTER_ID;
+
+mod stream;
 
 /// A term this far beyond ours cannot come from a real election: even a member cut off for
 /// years, campaigning every election timeout, does not get there.
@@ -58,6 +60,8 @@ pub struct PeerService {
     token: String,
     /// AppendEntries received, for `/v2/stats/self` `recvAppendRequestCnt`.
     recv_append: AtomicU64,
+    /// The append streams open to us (`rpc/stream.rs`).
+    streams: stream::Streams,
 }
 
 impl PeerService {
@@ -75,6 +79,7 @@ impl PeerService {
             cluster_id,
             token,
             recv_append: AtomicU64::new(0),
+            streams: stream::Streams::default(),
         }
     }
 
@@ -91,6 +96,7 @@ pub fn router(svc: Arc<PeerService>) -> Router {
             paths::SNAPSHOT,
             post(install_snapshot).layer(DefaultBodyLimit::max(MAX_SNAPSHOT_BODY)),
         )
+        .route(paths::STREAM, get(stream::open))
         .route("/raft/{rpc}", post(rpc))
         .layer(DefaultBodyLimit::max(MAX_PEER_BODY))
         .with_state(svc)

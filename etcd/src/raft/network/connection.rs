@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use openraft::OptionalSend;
+use openraft::base::{BoxFuture, BoxStream};
 use openraft::errors::{NetworkError, ReplicationClosed, Unreachable};
 use openraft::network::v2::RaftNetworkV2;
 use openraft::network::{RPCOption, RaftNetworkFactory};
@@ -13,12 +14,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::link::{Lane, Link, SendError};
-use super::{PeerClient, paths, snapshot};
+use super::{PeerClient, paths, snapshot, stream};
 use crate::raft::state_machine::Shared;
 use crate::raft::types::{
     AppendEntriesRequest, AppendEntriesResponse, Entry, LogId, MemberInfo, RaftError, RpcError,
-    Snapshot, SnapshotData, SnapshotResponse, StreamingError, TransferLeaderRequest,
-    TransferLeaderResponse, TypeConfig, Vote, VoteRequest, VoteResponse,
+    Snapshot, SnapshotData, SnapshotResponse, StreamAppendResult, StreamingError,
+    TransferLeaderRequest, TransferLeaderResponse, TypeConfig, Vote, VoteRequest, VoteResponse,
 };
 
 /// A batch of entries larger than this is sent in parts (the follower acknowledges a prefix),
@@ -52,19 +53,25 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
             client: self.client.clone(),
             shared: self.shared.clone(),
             base: node.peer_urls.first().cloned().unwrap_or_default(),
+            pipe: None,
+            streams_refused: false,
         }
     }
 }
 
 pub struct PeerConnection {
     target: u64,
-    link: Arc<Link>,
-    client: PeerClient,
+    pub(super) link: Arc<Link>,
+    pub(super) client: PeerClient,
     /// Where the applied member list says the target lives now: a connection outlives a
     /// `PUT /v2/members/<id>` that moves the member to a new peer URL.
     shared: Arc<Shared>,
     /// The URL the connection was made for, until the member list knows the target.
     base: String,
+    /// The append stream a finished session left open (`stream.rs`).
+    pub(super) pipe: Option<stream::Pipe>,
+    /// The peer answered 404 to the stream: it is older than the stream, so plain requests.
+    pub(super) streams_refused: bool,
 }
 
 fn network(e: impl std::fmt::Display) -> RpcError {
@@ -72,7 +79,7 @@ fn network(e: impl std::fmt::Display) -> RpcError {
 }
 
 impl PeerConnection {
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         let base = self
             .shared
             .peer_url(self.target)
@@ -129,6 +136,50 @@ impl PeerConnection {
     }
 }
 
+impl PeerConnection {
+    /// One append's outcome for `/v2/stats/leader`: its latency, or `None` for a failure.
+    pub(super) fn record(&self, ok: Option<Duration>) {
+        if let Ok(mut stats) = self.client.stats.lock() {
+            stats.record(self.target, ok);
+        }
+    }
+}
+
+/// `req` as consecutive requests of at most [`APPEND_BATCH_BYTES`] of entries each (at least
+/// one entry each), for the append stream.
+pub(super) fn split_all(req: AppendEntriesRequest) -> Vec<AppendEntriesRequest> {
+    let AppendEntriesRequest {
+        vote,
+        prev_log_id,
+        leader_commit,
+        entries,
+    } = req;
+    let mut parts = Vec::new();
+    let (mut prev, mut batch, mut total) = (prev_log_id, Vec::new(), 0usize);
+    for e in entries {
+        let w = entry_weight(&e);
+        if !batch.is_empty() && total + w > APPEND_BATCH_BYTES {
+            let last = batch.last().map(|e: &Entry| e.log_id);
+            parts.push(AppendEntriesRequest {
+                vote,
+                prev_log_id: prev,
+                leader_commit,
+                entries: std::mem::take(&mut batch),
+            });
+            (prev, total) = (last, 0);
+        }
+        total += w;
+        batch.push(e);
+    }
+    parts.push(AppendEntriesRequest {
+        vote,
+        prev_log_id: prev,
+        leader_commit,
+        entries: batch,
+    });
+    parts
+}
+
 /// Keep the longest prefix of `req`'s entries that fits [`APPEND_BATCH_BYTES`] (at least one).
 /// Returns the log id of the last entry kept when some were left for the next request, and
 /// about how many bytes the entries kept take.
@@ -151,7 +202,7 @@ fn split_batch(req: &mut AppendEntriesRequest) -> (Option<LogId>, usize) {
 }
 
 /// About how many bytes an entry takes on the wire (JSON escaping aside).
-fn entry_weight(e: &Entry) -> usize {
+pub(super) fn entry_weight(e: &Entry) -> usize {
     match &e.payload {
         openraft::EntryPayload::Normal(cmd) => cmd.op.payload_len() + 256,
         _ => 1024,
@@ -195,11 +246,23 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
             }
             (r, _) => r,
         });
-        let ok = res.is_ok().then(|| started.elapsed());
-        if let Ok(mut stats) = self.client.stats.lock() {
-            stats.record(self.target, ok);
-        }
+        self.record(res.is_ok().then(|| started.elapsed()));
         res
+    }
+
+    fn stream_append<'s, S>(
+        &'s mut self,
+        input: S,
+        option: RPCOption,
+    ) -> BoxFuture<'s, Result<BoxStream<'s, Result<StreamAppendResult, RpcError>>, RpcError>>
+    where
+        S: futures::Stream<Item = AppendEntriesRequest> + OptionalSend + Unpin + 'static,
+    {
+        Box::pin(async move {
+            let answers: BoxStream<'s, _> =
+                Box::pin(stream::Session::new(self, input, option).answers());
+            Ok(answers)
+        })
     }
 
     async fn vote(
@@ -272,5 +335,59 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
     ) -> Result<TransferLeaderResponse, RpcError> {
         self.rpc(Lane::Control, paths::TRANSFER_LEADER, &req, &option)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::entry::RaftEntry;
+    use openraft::vote::{RaftLeaderIdExt, RaftVote};
+
+    use super::*;
+
+    fn log_id(index: u64) -> LogId {
+        LogId::new(
+            openraft::alias::LeaderIdOf::<TypeConfig>::new_committed(2, 1),
+            index,
+        )
+    }
+
+    /// A large batch goes out as consecutive requests: each starts where the last one ended,
+    /// all carry the leader's vote and commit, and no entry is lost or repeated.
+    #[test]
+    fn a_large_batch_is_split_into_consecutive_requests() {
+        let per_part = APPEND_BATCH_BYTES / entry_weight(&Entry::new_blank(log_id(1)));
+        let total = 2 * per_part as u64 + 100;
+        let req = AppendEntriesRequest {
+            vote: Vote::new_committed(2, 1),
+            prev_log_id: Some(log_id(10)),
+            leader_commit: Some(log_id(20)),
+            entries: (11..11 + total)
+                .map(|i| Entry::new_blank(log_id(i)))
+                .collect(),
+        };
+        let parts = split_all(req);
+        let sizes: Vec<usize> = parts.iter().map(|p| p.entries.len()).collect();
+        assert_eq!(sizes, [per_part, per_part, 100]);
+        let mut prev = Some(log_id(10));
+        for p in &parts {
+            assert_eq!(p.prev_log_id, prev);
+            assert_eq!(p.leader_commit, Some(log_id(20)));
+            assert_eq!(p.vote, Vote::new_committed(2, 1));
+            assert_eq!(p.entries[0].log_id.index, prev.map_or(0, |l| l.index) + 1);
+            prev = p.entries.last().map(|e| e.log_id);
+        }
+        assert_eq!(prev, Some(log_id(10 + total)));
+        let small = AppendEntriesRequest {
+            vote: Vote::new_committed(2, 1),
+            prev_log_id: None,
+            leader_commit: None,
+            entries: Vec::new(),
+        };
+        assert_eq!(
+            split_all(small).len(),
+            1,
+            "an empty request stays one request"
+        );
     }
 }

@@ -160,6 +160,46 @@ impl Link {
         }
     }
 
+    /// Open a long-lived connection (the append stream's upgrade request): the same backoff as
+    /// [`Link::send`], and a setup that takes longer than `wait` counts as a failure.
+    pub async fn open(
+        self: &Arc<Self>,
+        request: reqwest::RequestBuilder,
+        wait: Duration,
+    ) -> Result<reqwest::Response, SendError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        self.await_retry(deadline).await?;
+        self.started();
+        match tokio::time::timeout_at(deadline, request.send()).await {
+            Ok(Ok(resp)) => {
+                self.answered();
+                Ok(resp)
+            }
+            Ok(Err(e)) => {
+                let reason = describe(&e);
+                self.failed(&reason);
+                Err(SendError::Unreachable(reason))
+            }
+            Err(_) => {
+                let reason = format!("no answer to the stream setup within {wait:?}");
+                self.failed(&reason);
+                Err(SendError::TimedOut(reason))
+            }
+        }
+    }
+
+    /// An answer arrived on a long-lived stream: the peer is reachable.
+    pub fn heard(&self) {
+        let mut h = self.health();
+        self.heard_locked(&mut h);
+    }
+
+    /// A long-lived stream broke or went quiet past its deadline.
+    pub fn broke(&self, reason: &str) {
+        let mut h = self.health();
+        self.back_off(&mut h, reason);
+    }
+
     /// While backing off after a failure, wait for the next attempt if it falls within the
     /// caller's deadline (so the next heartbeat is the probe), else fail at once. One request
     /// at a time probes a peer that is down; the others fail at once, so the lanes do not each
@@ -234,6 +274,10 @@ impl Link {
     fn answered(&self) {
         let mut h = self.health();
         Self::finished(&mut h);
+        self.heard_locked(&mut h);
+    }
+
+    fn heard_locked(&self, h: &mut Health) {
         h.last_answer = Some(Instant::now());
         h.failures = 0;
         h.retry_at = None;
@@ -257,12 +301,16 @@ impl Link {
     fn failed(&self, reason: &str) {
         let mut h = self.health();
         Self::finished(&mut h);
+        self.back_off(&mut h, reason);
+    }
+
+    fn back_off(&self, h: &mut Health, reason: &str) {
         h.failures = h.failures.saturating_add(1);
         let shift = h.failures.saturating_sub(1).min(16);
         let pause = BACKOFF_START.saturating_mul(1 << shift).min(self.cap);
         h.retry_at = Some(Instant::now() + pause);
         h.probing = false;
-        self.mark_down(&mut h, reason);
+        self.mark_down(h, reason);
     }
 
     /// A caller gave up waiting: if the peer has not answered anything for the failure

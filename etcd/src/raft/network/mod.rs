@@ -12,6 +12,7 @@ mod connection;
 mod link;
 pub mod snapshot;
 mod stats;
+pub mod stream;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,7 @@ pub const PEER_URLS: &str = "X-Etcd-Peer-Urls";
 /// Paths of the peer API (served by `http/peer.rs`).
 pub mod paths {
     pub const APPEND: &str = "/raft/append";
+    pub const STREAM: &str = "/raft/stream";
     pub const VOTE: &str = "/raft/vote";
     pub const PRE_VOTE: &str = "/raft/pre-vote";
     pub const SNAPSHOT: &str = "/raft/snapshot";
@@ -171,6 +173,22 @@ impl PeerClient {
             request = request.header(PEER_URLS, urls);
         }
         request.header(reqwest::header::CONTENT_TYPE, "application/json")
+    }
+
+    /// The request that turns a connection into an append stream (`stream.rs`), with our
+    /// identity headers; its deadline is the caller's.
+    fn upgrade_request(&self, url: &str) -> reqwest::RequestBuilder {
+        use reqwest::header::{CONNECTION, UPGRADE};
+        let mut request = self.http.get(url);
+        if let Some(id) = &self.cluster_id {
+            request = request.header(CLUSTER_ID, id);
+        }
+        if let Some(id) = &self.from {
+            request = request.header(FROM, id);
+        }
+        request
+            .header(CONNECTION, "upgrade")
+            .header(UPGRADE, stream::PROTOCOL)
     }
 
     /// A non-success answer as an error; 410 Gone also means we were removed.
