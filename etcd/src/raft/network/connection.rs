@@ -341,7 +341,7 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
 #[cfg(test)]
 mod tests {
     use openraft::entry::RaftEntry;
-    use openraft::vote::{RaftLeaderIdExt, RaftVote};
+    use openraft::vote::RaftLeaderIdExt;
 
     use super::*;
 
