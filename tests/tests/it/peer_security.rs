@@ -5,6 +5,8 @@
 //! The peer API is ours (real etcd's is a different protocol), so these run against our binary
 //! only.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use etcd_tests::cluster::Cluster;
@@ -32,6 +34,51 @@ fn peer_post(peer_url: &str, path: &str, headers: &[(&str, &str)], body: &str) -
         headers: Vec::new(),
         body: resp.text().unwrap_or_default(),
     }
+}
+
+/// Open the append stream (`GET /raft/stream`, upgraded) with `headers`. `Err(status line)`
+/// when the member refuses the upgrade.
+fn open_stream(peer_url: &str, headers: &[(&str, &str)]) -> Result<TcpStream, String> {
+    let addr = peer_url.trim_start_matches("http://");
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(SETTLE)).expect("timeout");
+    let mut head = format!(
+        "GET /raft/stream HTTP/1.1\r\nHost: {addr}\r\nConnection: upgrade\r\nUpgrade: etcd-raft-append/1\r\n"
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).expect("write");
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\r\n\r\n") && answer.len() < 64 << 10 {
+        s.read_exact(&mut byte).expect("the answer's head");
+        answer.push(byte[0]);
+    }
+    let answer = String::from_utf8_lossy(&answer).to_string();
+    let status = answer.lines().next().unwrap_or_default().to_string();
+    if status.starts_with("HTTP/1.1 101") {
+        Ok(s)
+    } else {
+        Err(status)
+    }
+}
+
+/// Send one frame on an open stream; the answer frame, or `None` if the member closed it.
+fn stream_frame(s: &mut TcpStream, frame: &str) -> Option<String> {
+    let len = u32::try_from(frame.len()).expect("small frame");
+    s.write_all(&len.to_be_bytes()).expect("write");
+    s.write_all(frame.as_bytes()).expect("write");
+    let mut len = [0u8; 4];
+    match s.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
+        Err(e) => panic!("the member neither answered nor closed the stream: {e}"),
+    }
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    s.read_exact(&mut body).expect("the answer frame");
+    Some(String::from_utf8_lossy(&body).to_string())
 }
 
 fn cluster_id(d: &Daemon) -> String {
@@ -100,6 +147,13 @@ fn strangers_on_the_peer_port_change_and_learn_nothing() {
                 r.body
             );
         }
+        match open_stream(&d.peer_url(), headers) {
+            Err(status) => assert!(
+                status.contains(" 412 ") || status.contains(" 403 "),
+                "the append stream with {headers:?} answered {status}"
+            ),
+            Ok(_) => panic!("a stranger opened the append stream with {headers:?}"),
+        }
     }
     // The member list goes only to a member that `member add` recorded.
     for headers in [vec![], vec![("X-Etcd-Peer-Urls", "http://127.0.0.1:9")]] {
@@ -145,6 +199,30 @@ fn a_vote_whose_term_would_overflow_is_refused_and_writes_go_on() {
             &vote,
         );
         assert_eq!(r.status, 403, "member {target}: {} {}", r.status, r.body);
+    }
+    // The same on the append stream: a frame with a stale vote is answered (so frames are
+    // read and decoded), one with the overflowing term closes the stream unanswered.
+    let node = u64::from_str_radix(&from, 16).expect("hex id");
+    let append = |term: u64| {
+        format!(
+            r#"{{"vote":{{"leader_id":{{"term":{term},"node_id":{node}}},"committed":false}},"prev_log_id":null,"leader_commit":null,"entries":[]}}"#
+        )
+    };
+    let headers = [
+        ("X-Etcd-Cluster-Id", id.as_str()),
+        ("X-Etcd-From", from.as_str()),
+    ];
+    for target in (0..3).filter(|t| *t != follower) {
+        let url = c.members[target].peer_url();
+        let mut s = open_stream(&url, &headers).expect("a member opens the stream");
+        let answer = stream_frame(&mut s, &append(0)).expect("an answer to a stale vote");
+        assert!(answer.contains("HigherVote"), "member {target}: {answer}");
+        let mut s = open_stream(&url, &headers).expect("a member opens the stream");
+        assert_eq!(
+            stream_frame(&mut s, &append(u64::MAX)),
+            None,
+            "member {target}"
+        );
     }
     for i in 0..3 {
         let r = c.members[i].put(&format!("/v2/keys/after-vote-{i}"), &[("value", "v")]);
