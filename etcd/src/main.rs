@@ -4,13 +4,15 @@ use std::process::ExitCode;
 
 use etcd::boot::flags::{CLUSTER_VERSION, Config, ConfigError, Invocation, VERSION, help};
 
-/// openraft at `warn`, but not its per-RPC failure lines (a heartbeat or an append to a peer
-/// that is down, nine a second with decimal ids): the peer transport logs reachability once
+/// openraft at `warn`, but not its per-RPC failure lines (a heartbeat, an append or, from the
+/// raft core, a vote or pre-vote to a peer that is down: several a second while a member
+/// campaigns alone, with decimal ids): the peer transport logs reachability once
 /// per change, with the member's name and hex id, as etcd does (`raft/network/link.rs`).
 /// openraft also logs every membership change it refuses as an ERROR; our caller retries
 /// those (a name published during an election) and reports what is left.
 const DEFAULT_LOG_FILTER: &str = "info,openraft=warn,openraft::core::heartbeat=error,openraft::replication=error,\
-     openraft::engine::handler::replication_handler=error,openraft::raft::api::management=off";
+     openraft::engine::handler::replication_handler=error,openraft::raft::api::management=off,\
+     openraft::core::raft_core=error";
 
 fn main() -> ExitCode {
     let config = match Config::parse(std::env::args_os()) {

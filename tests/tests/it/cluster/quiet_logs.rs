@@ -46,3 +46,57 @@ fn a_fresh_three_member_cluster_logs_no_warning() {
         );
     }
 }
+
+/// A member left alone campaigns every election timeout. It says once per peer that the peer
+/// is unreachable, naming it and its hex id as etcd does, and does not repeat a warning per
+/// vote it cannot send (openraft logs two a campaign, with decimal ids).
+#[test]
+fn a_member_left_alone_names_each_gone_peer_once() {
+    if running_real() {
+        // etcd 3.4 warns every few seconds per peer ("prober detected unhealthy status").
+        println!("skipped against real etcd");
+        return;
+    }
+    let mut c = Cluster::start(3);
+    let l = c.wait_leader(SETTLE);
+    let alone = (l + 1) % 3;
+    let gone: Vec<usize> = (0..3).filter(|i| *i != alone).collect();
+    let names: Vec<(String, String)> = gone
+        .iter()
+        .map(|&g| (c.members[g].name.clone(), c.members[g].id()))
+        .collect();
+    for &g in &gone {
+        c.members[g].kill();
+    }
+    for (name, id) in &names {
+        wait_for(
+            SETTLE,
+            &format!("{name} ({id}) reported unreachable"),
+            || {
+                c.members[alone]
+                    .log()
+                    .lines()
+                    .any(|l| l.contains("became unreachable") && l.contains(name) && l.contains(id))
+                    .then_some(())
+            },
+        );
+    }
+    let before = lines_at(&c.members[alone].log(), "WARN").len();
+    // Ten election timeouts of campaigning alone, the member answering all along.
+    let window = Duration::from_millis(10 * ELECTION_MS.parse::<u64>().expect("ms"));
+    let started = Instant::now();
+    wait_for(window + SETTLE, "ten election timeouts", || {
+        let r = try_request("GET", &c.members[alone].url("/v2/stats/self"), None).ok()?;
+        assert_eq!(r.status, 200, "{}", r.body);
+        (started.elapsed() >= window).then_some(())
+    });
+    let log = c.members[alone].log();
+    let warns = lines_at(&log, "WARN");
+    assert!(
+        warns.len() - before <= WARN_BUDGET,
+        "{} warned {} times while alone:\n{}",
+        c.members[alone].name,
+        warns.len() - before,
+        warns[before..].join("\n")
+    );
+}
