@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::membership::{MemberOp, MemberOpError};
+use super::network::forwarder::Call;
 use super::network::{PeerClient, PeerError, paths};
 use super::node::{Applied, Leader, ReadError, WriteError};
 use super::types::{ApplyResult, MemberInfo};
@@ -76,9 +77,12 @@ pub async fn propose(
     cmd: &Command,
     timeout: Duration,
 ) -> Result<Applied, ForwardError> {
-    let reply: ProposeReply = client
-        .call(leader_url(leader)?, paths::PROPOSE, cmd, timeout)
+    let json = serde_json::to_vec(cmd).map_err(|e| ForwardError::NotSent(e.to_string()))?;
+    let bytes = client
+        .forward(leader_url(leader)?, Call::Propose, json, timeout)
         .await?;
+    let reply: ProposeReply =
+        serde_json::from_slice(&bytes).map_err(|e| ForwardError::NoAnswer(e.to_string()))?;
     match reply.result {
         Ok(result) => Ok(Applied {
             result,
@@ -94,9 +98,16 @@ pub async fn read_index(
     leader: &Leader,
     timeout: Duration,
 ) -> Result<u64, ForwardError> {
-    let reply: ReadIndexReply = client
-        .call(leader_url(leader)?, paths::READ_INDEX, &(), timeout)
+    let bytes = client
+        .forward(
+            leader_url(leader)?,
+            Call::ReadIndex,
+            b"null".to_vec(),
+            timeout,
+        )
         .await?;
+    let reply: ReadIndexReply =
+        serde_json::from_slice(&bytes).map_err(|e| ForwardError::NoAnswer(e.to_string()))?;
     reply.result.map_err(ForwardError::Read)
 }
 

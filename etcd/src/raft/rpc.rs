@@ -37,6 +37,7 @@ use super::types::{
 use crate::store::Command;
 use etcd_common::headers::CLUSTER_ID;
 
+mod forwarded;
 mod stream;
 
 /// A term this far beyond ours cannot come from a real election: even a member cut off for
@@ -62,6 +63,8 @@ pub struct PeerService {
     recv_append: AtomicU64,
     /// The append streams open to us (`rpc/stream.rs`).
     streams: stream::Streams,
+    /// The forwarding connections open to us (`rpc/forwarded.rs`).
+    forwards: stream::Streams,
 }
 
 impl PeerService {
@@ -80,6 +83,7 @@ impl PeerService {
             token,
             recv_append: AtomicU64::new(0),
             streams: stream::Streams::default(),
+            forwards: stream::Streams::default(),
         }
     }
 
@@ -97,6 +101,7 @@ pub fn router(svc: Arc<PeerService>) -> Router {
             post(install_snapshot).layer(DefaultBodyLimit::max(MAX_SNAPSHOT_BODY)),
         )
         .route(paths::STREAM, get(stream::open))
+        .route(paths::FORWARD, get(forwarded::open))
         .route("/raft/{rpc}", post(rpc))
         .layer(DefaultBodyLimit::max(MAX_PEER_BODY))
         .with_state(svc)
@@ -256,24 +261,8 @@ async fn dispatch(svc: &PeerService, path: &str, body: Bytes) -> Result<Response
                 .map_err(RaftError::Fatal);
             json(&res)
         }
-        paths::PROPOSE => {
-            let cmd: Command = decode(body).await?;
-            let reply = match svc.node.write(cmd).await {
-                Ok(a) => ProposeReply {
-                    result: Ok(a.result),
-                    raft_index: a.raft_index,
-                },
-                Err(e) => ProposeReply {
-                    result: Err(e),
-                    raft_index: 0,
-                },
-            };
-            json(&reply)
-        }
-        paths::READ_INDEX => {
-            let result = svc.node.read_index().await;
-            json(&ReadIndexReply { result })
-        }
+        paths::PROPOSE => json(&propose_reply(svc, decode(body).await?).await),
+        paths::READ_INDEX => json(&read_index_reply(svc).await),
         paths::MEMBERS => {
             let op: MemberOp = decode(body).await?;
             let reply: MemberOpReply = svc.node.member_op(&svc.token, op).await;
@@ -281,6 +270,26 @@ async fn dispatch(svc: &PeerService, path: &str, body: Bytes) -> Result<Response
         }
         _ => StatusCode::NOT_FOUND.into_response(),
     })
+}
+
+/// A write a follower forwarded, proposed here.
+async fn propose_reply(svc: &PeerService, cmd: Command) -> ProposeReply {
+    match svc.node.write(cmd).await {
+        Ok(a) => ProposeReply {
+            result: Ok(a.result),
+            raft_index: a.raft_index,
+        },
+        Err(e) => ProposeReply {
+            result: Err(e),
+            raft_index: 0,
+        },
+    }
+}
+
+async fn read_index_reply(svc: &PeerService) -> ReadIndexReply {
+    ReadIndexReply {
+        result: svc.node.read_index().await,
+    }
 }
 
 /// Tell a joining member the cluster id and the members, if `member add` recorded its peer

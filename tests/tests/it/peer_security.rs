@@ -39,11 +39,21 @@ fn peer_post(peer_url: &str, path: &str, headers: &[(&str, &str)], body: &str) -
 /// Open the append stream (`GET /raft/stream`, upgraded) with `headers`. `Err(status line)`
 /// when the member refuses the upgrade.
 fn open_stream(peer_url: &str, headers: &[(&str, &str)]) -> Result<TcpStream, String> {
+    open_upgrade(peer_url, "/raft/stream", "etcd-raft-append/1", headers)
+}
+
+/// Upgrade a peer connection at `path` to `protocol`.
+fn open_upgrade(
+    peer_url: &str,
+    path: &str,
+    protocol: &str,
+    headers: &[(&str, &str)],
+) -> Result<TcpStream, String> {
     let addr = peer_url.trim_start_matches("http://");
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(SETTLE)).expect("timeout");
     let mut head = format!(
-        "GET /raft/stream HTTP/1.1\r\nHost: {addr}\r\nConnection: upgrade\r\nUpgrade: etcd-raft-append/1\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: upgrade\r\nUpgrade: {protocol}\r\n"
     );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
@@ -147,12 +157,17 @@ fn strangers_on_the_peer_port_change_and_learn_nothing() {
                 r.body
             );
         }
-        match open_stream(&d.peer_url(), headers) {
-            Err(status) => assert!(
-                status.contains(" 412 ") || status.contains(" 403 "),
-                "the append stream with {headers:?} answered {status}"
-            ),
-            Ok(_) => panic!("a stranger opened the append stream with {headers:?}"),
+        for (path, protocol) in [
+            ("/raft/stream", "etcd-raft-append/1"),
+            ("/raft/forward", "etcd-raft-forward/1"),
+        ] {
+            match open_upgrade(&d.peer_url(), path, protocol, headers) {
+                Err(status) => assert!(
+                    status.contains(" 412 ") || status.contains(" 403 "),
+                    "{path} with {headers:?} answered {status}"
+                ),
+                Ok(_) => panic!("a stranger upgraded {path} with {headers:?}"),
+            }
         }
     }
     // The member list goes only to a member that `member add` recorded.

@@ -128,9 +128,12 @@ impl PeerConnection {
                 SendError::Unreachable(m) => RpcError::Unreachable(Unreachable::from_string(m)),
                 SendError::TimedOut(m) => network(m),
             })?;
-        self.client
-            .check_status(status, &url, &bytes)
-            .map_err(network)?;
+        if let Err(e) = self.client.check_status(status, &url, &bytes) {
+            if let super::PeerError::Refused(m) = &e {
+                self.link.refused(m);
+            }
+            return Err(network(e));
+        }
         let res: Result<Resp, RaftError> = serde_json::from_slice(&bytes).map_err(network)?;
         res.map_err(|e| RpcError::Unreachable(Unreachable::new(&e)))
     }

@@ -83,6 +83,8 @@ struct Health {
     outstanding: u32,
     last_answer: Option<Instant>,
     oldest_start: Option<Instant>,
+    /// The last refusal we logged, and when.
+    refusal: Option<(String, Instant)>,
 }
 
 struct Down {
@@ -185,6 +187,22 @@ impl Link {
                 self.failed(&reason);
                 Err(SendError::TimedOut(reason))
             }
+        }
+    }
+
+    /// The peer answered but refused the request (another cluster's member, or one that does
+    /// not know us): said once, and again every [`REMINDER`] while it goes on, as etcd says
+    /// "cluster ID mismatch" when its peers refuse it.
+    pub fn refused(&self, reason: &str) {
+        let mut h = self.health();
+        let now = Instant::now();
+        let said = h
+            .refusal
+            .as_ref()
+            .is_some_and(|(r, at)| r == reason && now.duration_since(*at) < REMINDER);
+        if !said {
+            tracing::warn!("{} refused our request: {reason}", self.label());
+            h.refusal = Some((reason.to_string(), now));
         }
     }
 

@@ -9,6 +9,7 @@
 //! id; a peer of another cluster refuses it (see `rpc.rs`).
 
 mod connection;
+pub mod forwarder;
 mod link;
 pub mod snapshot;
 mod stats;
@@ -18,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -37,6 +39,7 @@ pub const PEER_URLS: &str = "X-Etcd-Peer-Urls";
 pub mod paths {
     pub const APPEND: &str = "/raft/append";
     pub const STREAM: &str = "/raft/stream";
+    pub const FORWARD: &str = "/raft/forward";
     pub const VOTE: &str = "/raft/vote";
     pub const PRE_VOTE: &str = "/raft/pre-vote";
     pub const SNAPSHOT: &str = "/raft/snapshot";
@@ -82,6 +85,8 @@ pub struct PeerClient {
     pub removed: CancellationToken,
     /// Append-entries outcomes per follower, for `/v2/stats/leader` and `/v2/stats/self`.
     pub stats: Arc<Mutex<ReplicationStats>>,
+    /// The connections forwarded writes and reads travel on, by leader.
+    forwarders: forwarder::Forwarders,
 }
 
 /// The HTTP client for all peer traffic; the one place its connections are configured (peer
@@ -119,6 +124,7 @@ impl PeerClient {
             gates: Arc::default(),
             removed: CancellationToken::new(),
             stats: Arc::new(Mutex::new(ReplicationStats::default())),
+            forwarders: forwarder::Forwarders::default(),
         }
     }
 
@@ -175,9 +181,10 @@ impl PeerClient {
         request.header(reqwest::header::CONTENT_TYPE, "application/json")
     }
 
-    /// The request that turns a connection into an append stream (`stream.rs`), with our
-    /// identity headers; its deadline is the caller's.
-    fn upgrade_request(&self, url: &str) -> reqwest::RequestBuilder {
+    /// The request that turns a connection into an append stream (`stream.rs`) or a
+    /// forwarding connection (`forwarder.rs`), with our identity headers; its deadline is the
+    /// caller's.
+    fn upgrade_request(&self, url: &str, protocol: &str) -> reqwest::RequestBuilder {
         use reqwest::header::{CONNECTION, UPGRADE};
         let mut request = self.http.get(url);
         if let Some(id) = &self.cluster_id {
@@ -188,7 +195,7 @@ impl PeerClient {
         }
         request
             .header(CONNECTION, "upgrade")
-            .header(UPGRADE, stream::PROTOCOL)
+            .header(UPGRADE, protocol)
     }
 
     /// A non-success answer as an error; 410 Gone also means we were removed.
@@ -226,6 +233,23 @@ impl PeerClient {
         timeout: Duration,
     ) -> Result<Resp, PeerError> {
         let body = serde_json::to_vec(req).map_err(|e| PeerError::Other(e.to_string()))?;
+        let bytes = self.call_raw(base, path, body, timeout).await?;
+        serde_json::from_slice(&bytes).map_err(|e| PeerError::Other(e.to_string()))
+    }
+
+    /// The backoff of a failing peer URL grows to half the election timeout, at most 1 s.
+    fn gate_cap(&self) -> Duration {
+        (self.floor / 2).min(Duration::from_secs(1))
+    }
+
+    /// POST `body` to `base + path`; the answer's body.
+    async fn call_raw(
+        &self,
+        base: &str,
+        path: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<Bytes, PeerError> {
         let url = format!("{}{}", base.trim_end_matches('/'), path);
         if !self.gate(base, |g| g.open()) {
             return Err(PeerError::Unreachable(format!(
@@ -233,14 +257,13 @@ impl PeerClient {
             )));
         }
         let sent = self.post(&url, timeout).body(body).send().await;
-        let cap = (self.floor / 2).min(Duration::from_secs(1));
         let resp = match sent {
             Ok(r) => {
                 self.gate(base, link::Gate::answered);
                 r
             }
             Err(e) => {
-                self.gate(base, |g| g.failed(cap));
+                self.gate(base, |g| g.failed(self.gate_cap()));
                 let m = link::describe(&e);
                 return Err(if e.is_connect() {
                     PeerError::Unreachable(m)
@@ -255,6 +278,6 @@ impl PeerClient {
             .await
             .map_err(|e| PeerError::Other(e.to_string()))?;
         self.check_status(status, &url, &bytes)?;
-        serde_json::from_slice(&bytes).map_err(|e| PeerError::Other(e.to_string()))
+        Ok(bytes)
     }
 }

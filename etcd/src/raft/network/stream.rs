@@ -358,7 +358,7 @@ impl PeerConnection {
     async fn open_pipe(&mut self, option: &RPCOption) -> Result<Option<Pipe>, RpcError> {
         let url = self.url(paths::STREAM);
         let wait = self.client.deadline(option.soft_ttl(), 0);
-        let request = self.client.upgrade_request(&url);
+        let request = self.client.upgrade_request(&url, PROTOCOL);
         let resp = self.link.open(request, wait).await.map_err(|e| match e {
             SendError::Unreachable(m) => RpcError::Unreachable(Unreachable::from_string(m)),
             SendError::TimedOut(m) => RpcError::Network(NetworkError::from_string(m)),
@@ -369,11 +369,14 @@ impl PeerConnection {
         }
         if status != reqwest::StatusCode::SWITCHING_PROTOCOLS {
             let body = resp.bytes().await.unwrap_or_default();
-            let e = self
-                .client
-                .check_status(status, &url, &body)
-                .err()
-                .map_or_else(|| format!("HTTP {status} from {url}"), |e| e.to_string());
+            let e = match self.client.check_status(status, &url, &body) {
+                Err(super::PeerError::Refused(m)) => {
+                    self.link.refused(&m);
+                    m
+                }
+                Err(e) => e.to_string(),
+                Ok(()) => format!("HTTP {status} from {url}"),
+            };
             return Err(RpcError::Unreachable(Unreachable::from_string(e)));
         }
         let io = resp.upgrade().await.map_err(|e| {

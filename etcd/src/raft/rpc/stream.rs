@@ -42,7 +42,7 @@ struct Open {
 
 impl Streams {
     /// Register a new stream from `from`, closing its oldest beyond [`PER_PEER`].
-    fn open(&self, from: u64) -> (u64, CancellationToken) {
+    pub(super) fn open(&self, from: u64) -> (u64, CancellationToken) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.last += 1;
         let id = inner.last;
@@ -57,7 +57,7 @@ impl Streams {
         (id, token)
     }
 
-    fn close(&self, from: u64, id: u64) {
+    pub(super) fn close(&self, from: u64, id: u64) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(open) = inner.by_peer.get_mut(&from) {
             open.retain(|(i, _)| *i != id);
