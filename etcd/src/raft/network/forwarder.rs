@@ -17,9 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::FramedRead;
 
 use super::{PeerClient, PeerError, paths, stream};
 
@@ -62,13 +62,7 @@ pub struct Conn {
     frames: mpsc::Sender<Bytes>,
     pending: Pending,
     next: AtomicU64,
-    tasks: [tokio::task::JoinHandle<()>; 2],
-}
-
-impl Drop for Conn {
-    fn drop(&mut self) {
-        self.tasks.iter().for_each(tokio::task::JoinHandle::abort);
-    }
+    tasks: stream::Tasks,
 }
 
 impl Conn {
@@ -77,24 +71,9 @@ impl Conn {
         T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
     {
         let (r, w) = tokio::io::split(io);
-        let (frames, mut to_write) = mpsc::channel::<Bytes>(1024);
+        let (frames, to_write) = mpsc::channel::<Bytes>(1024);
         let pending: Pending = Arc::default();
-        let writer = tokio::spawn(async move {
-            let mut out = FramedWrite::new(w, stream::codec());
-            while let Some(frame) = to_write.recv().await {
-                if out.feed(frame).await.is_err() {
-                    return;
-                }
-                while let Ok(frame) = to_write.try_recv() {
-                    if out.feed(frame).await.is_err() {
-                        return;
-                    }
-                }
-                if SinkExt::<Bytes>::flush(&mut out).await.is_err() {
-                    return;
-                }
-            }
-        });
+        let writer = tokio::spawn(stream::write_frames(w, to_write));
         let answers = pending.clone();
         let reader = tokio::spawn(async move {
             let mut input = FramedRead::new(r, stream::codec());
@@ -122,12 +101,12 @@ impl Conn {
             frames,
             pending,
             next: AtomicU64::new(1),
-            tasks: [writer, reader],
+            tasks: stream::Tasks { writer, reader },
         }
     }
 
     fn is_open(&self) -> bool {
-        !self.frames.is_closed() && !self.tasks[1].is_finished()
+        !self.frames.is_closed() && !self.tasks.reader.is_finished()
     }
 
     async fn call(&self, call: Call, json: &[u8], timeout: Duration) -> Result<Bytes, PeerError> {
@@ -253,6 +232,9 @@ impl PeerClient {
 
 #[cfg(test)]
 mod tests {
+    use futures::SinkExt;
+    use tokio_util::codec::FramedWrite;
+
     use super::*;
 
     /// A fake leader on the other end of an in-memory pipe: it reads `n` calls, then answers

@@ -53,18 +53,47 @@ pub fn codec() -> LengthDelimitedCodec {
         .new_codec()
 }
 
+/// Write the frames `rx` yields until it closes or the connection breaks; whatever queued up
+/// meanwhile goes out with one flush.
+pub async fn write_frames<W>(w: W, mut rx: mpsc::Receiver<Bytes>)
+where
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let mut out = FramedWrite::new(w, codec());
+    while let Some(frame) = rx.recv().await {
+        if out.feed(frame).await.is_err() {
+            return;
+        }
+        while let Ok(frame) = rx.try_recv() {
+            if out.feed(frame).await.is_err() {
+                return;
+            }
+        }
+        if SinkExt::<Bytes>::flush(&mut out).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A connection's writer and reader tasks, ended with their owner (which closes it).
+pub struct Tasks {
+    pub writer: tokio::task::JoinHandle<()>,
+    pub reader: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        self.writer.abort();
+        self.reader.abort();
+    }
+}
+
 /// An open stream: frames go to the writer task, answers come from the reader task. Dropping
 /// it ends both tasks, which closes the connection.
 pub struct Pipe {
     frames: mpsc::Sender<Bytes>,
     answers: mpsc::Receiver<Result<Answer, String>>,
-    tasks: [tokio::task::JoinHandle<()>; 2],
-}
-
-impl Drop for Pipe {
-    fn drop(&mut self) {
-        self.tasks.iter().for_each(tokio::task::JoinHandle::abort);
-    }
+    _tasks: Tasks,
 }
 
 impl Pipe {
@@ -73,25 +102,9 @@ impl Pipe {
         T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
     {
         let (r, w) = tokio::io::split(io);
-        let (frames, mut to_write) = mpsc::channel::<Bytes>(MAX_INFLIGHT);
+        let (frames, to_write) = mpsc::channel::<Bytes>(MAX_INFLIGHT);
         let (to_answer, answers) = mpsc::channel(MAX_INFLIGHT);
-        let writer = tokio::spawn(async move {
-            let mut out = FramedWrite::new(w, codec());
-            // Whatever queued up meanwhile goes out with one flush.
-            while let Some(frame) = to_write.recv().await {
-                if out.feed(frame).await.is_err() {
-                    return;
-                }
-                while let Ok(frame) = to_write.try_recv() {
-                    if out.feed(frame).await.is_err() {
-                        return;
-                    }
-                }
-                if SinkExt::<Bytes>::flush(&mut out).await.is_err() {
-                    return;
-                }
-            }
-        });
+        let writer = tokio::spawn(write_frames(w, to_write));
         let reader = tokio::spawn(async move {
             let mut input = FramedRead::new(r, codec());
             loop {
@@ -115,7 +128,7 @@ impl Pipe {
         Pipe {
             frames,
             answers,
-            tasks: [writer, reader],
+            _tasks: Tasks { writer, reader },
         }
     }
 }

@@ -5,54 +5,33 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use tokio::sync::{Semaphore, mpsc};
-use tokio_util::codec::{FramedRead, FramedWrite};
+use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
-use super::{FROM, PeerService, Refusal, decode, propose_reply, read_index_reply};
+use super::stream::upgrade;
+use super::{PeerService, Refusal, decode, propose_reply, read_index_reply};
 use crate::raft::network::forwarder::{Call, PROTOCOL, frame};
-use crate::raft::network::stream::codec;
+use crate::raft::network::stream::{codec, write_frames};
 
 /// Calls running at once on one connection; the connection is not read while they are all
 /// busy.
 const MAX_CALLS: usize = 4096;
 
 /// `GET /raft/forward` with `Upgrade: etcd-raft-forward/1`.
-pub(super) async fn open(State(svc): State<Arc<PeerService>>, mut req: Request) -> Response {
-    let checked = svc
-        .check_cluster(req.headers())
-        .and_then(|()| svc.check_member(req.headers()));
-    if let Err(e) = checked {
-        return e.into_response();
-    }
-    let wants = req
-        .headers()
-        .get(header::UPGRADE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(PROTOCOL.as_bytes()));
-    if !wants {
-        return Refusal::BadRequest(format!("expected Upgrade: {PROTOCOL}")).into_response();
-    }
-    let from = super::header(req.headers(), FROM)
-        .and_then(etcd_common::stats::parse_member_id)
-        .unwrap_or_default();
-    let upgrade = hyper::upgrade::on(&mut req);
-    let (id, stop) = svc.forwards.open(from);
-    tokio::spawn(async move {
-        match upgrade.await {
-            Ok(io) => run(&svc, hyper_util::rt::TokioIo::new(io), stop).await,
-            Err(e) => tracing::debug!("forwarding from {from:x}: upgrade failed: {e}"),
-        }
-        svc.forwards.close(from, id);
-    });
-    (
-        StatusCode::SWITCHING_PROTOCOLS,
-        [(header::CONNECTION, "upgrade"), (header::UPGRADE, PROTOCOL)],
+pub(super) async fn open(State(svc): State<Arc<PeerService>>, req: Request) -> Response {
+    upgrade(
+        svc,
+        req,
+        PROTOCOL,
+        |s| &s.forwards,
+        |svc, io, stop| async move {
+            run(&svc, io, stop).await;
+        },
     )
-        .into_response()
 }
 
 async fn run<T>(svc: &Arc<PeerService>, io: T, stop: CancellationToken)
@@ -61,8 +40,7 @@ where
 {
     let (r, w) = tokio::io::split(io);
     let mut frames = FramedRead::new(r, codec());
-    let mut out = FramedWrite::new(w, codec());
-    let (tx, mut rx) = mpsc::channel::<Bytes>(1024);
+    let (tx, rx) = mpsc::channel::<Bytes>(1024);
     let busy = Arc::new(Semaphore::new(MAX_CALLS));
     let read = async {
         while let Some(Ok(f)) = frames.next().await {
@@ -88,21 +66,7 @@ where
             });
         }
     };
-    let write = async {
-        while let Some(f) = rx.recv().await {
-            if out.feed(f).await.is_err() {
-                return;
-            }
-            while let Ok(f) = rx.try_recv() {
-                if out.feed(f).await.is_err() {
-                    return;
-                }
-            }
-            if SinkExt::<Bytes>::flush(&mut out).await.is_err() {
-                return;
-            }
-        }
-    };
+    let write = write_frames(w, rx);
     tokio::select! {
         () = stop.cancelled() => {}
         // The follower closed: answers still running have nowhere to go.

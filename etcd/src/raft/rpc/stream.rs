@@ -42,7 +42,7 @@ struct Open {
 
 impl Streams {
     /// Register a new stream from `from`, closing its oldest beyond [`PER_PEER`].
-    pub(super) fn open(&self, from: u64) -> (u64, CancellationToken) {
+    fn open(&self, from: u64) -> (u64, CancellationToken) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.last += 1;
         let id = inner.last;
@@ -57,7 +57,7 @@ impl Streams {
         (id, token)
     }
 
-    pub(super) fn close(&self, from: u64, id: u64) {
+    fn close(&self, from: u64, id: u64) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(open) = inner.by_peer.get_mut(&from) {
             open.retain(|(i, _)| *i != id);
@@ -69,7 +69,35 @@ impl Streams {
 }
 
 /// `GET /raft/stream` with `Upgrade: etcd-raft-append/1`.
-pub(super) async fn open(State(svc): State<Arc<PeerService>>, mut req: Request) -> Response {
+pub(super) async fn open(State(svc): State<Arc<PeerService>>, req: Request) -> Response {
+    upgrade(
+        svc,
+        req,
+        PROTOCOL,
+        |s| &s.streams,
+        |svc, io, stop| async move {
+            run(&svc, io, stop).await;
+        },
+    )
+}
+
+/// The upgraded connection a handler serves.
+pub(super) type Upgraded = hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>;
+
+/// Check who is asking, then upgrade `req` to `protocol` and hand the connection to `serve` on
+/// a task of its own, registered in `registry` (which closes a sender's oldest beyond
+/// [`PER_PEER`]).
+pub(super) fn upgrade<F, Fut>(
+    svc: Arc<PeerService>,
+    mut req: Request,
+    protocol: &'static str,
+    registry: fn(&PeerService) -> &Streams,
+    serve: F,
+) -> Response
+where
+    F: FnOnce(Arc<PeerService>, Upgraded, CancellationToken) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let checked = svc
         .check_cluster(req.headers())
         .and_then(|()| svc.check_member(req.headers()));
@@ -79,25 +107,25 @@ pub(super) async fn open(State(svc): State<Arc<PeerService>>, mut req: Request) 
     let wants = req
         .headers()
         .get(header::UPGRADE)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(PROTOCOL.as_bytes()));
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(protocol.as_bytes()));
     if !wants {
-        return Refusal::BadRequest(format!("expected Upgrade: {PROTOCOL}")).into_response();
+        return Refusal::BadRequest(format!("expected Upgrade: {protocol}")).into_response();
     }
     let from = super::header(req.headers(), FROM)
         .and_then(etcd_common::stats::parse_member_id)
         .unwrap_or_default();
-    let upgrade = hyper::upgrade::on(&mut req);
-    let (id, stop) = svc.streams.open(from);
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    let (id, stop) = registry(&svc).open(from);
     tokio::spawn(async move {
-        match upgrade.await {
-            Ok(io) => run(&svc, hyper_util::rt::TokioIo::new(io), stop).await,
-            Err(e) => tracing::debug!("append stream from {from:x}: upgrade failed: {e}"),
+        match on_upgrade.await {
+            Ok(io) => serve(svc.clone(), hyper_util::rt::TokioIo::new(io), stop).await,
+            Err(e) => tracing::debug!("{protocol} from {from:x}: upgrade failed: {e}"),
         }
-        svc.streams.close(from, id);
+        registry(&svc).close(from, id);
     });
     (
         StatusCode::SWITCHING_PROTOCOLS,
-        [(header::CONNECTION, "upgrade"), (header::UPGRADE, PROTOCOL)],
+        [(header::CONNECTION, "upgrade"), (header::UPGRADE, protocol)],
     )
         .into_response()
 }
