@@ -12,7 +12,7 @@
 //! happened).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -62,6 +62,8 @@ pub struct Conn {
     frames: mpsc::Sender<Bytes>,
     pending: Pending,
     next: AtomicU64,
+    /// Given up on (see [`Conn::give_up`]).
+    closed: AtomicBool,
     tasks: stream::Tasks,
 }
 
@@ -101,21 +103,40 @@ impl Conn {
             frames,
             pending,
             next: AtomicU64::new(1),
+            closed: AtomicBool::new(false),
             tasks: stream::Tasks { writer, reader },
         }
     }
 
     fn is_open(&self) -> bool {
-        !self.frames.is_closed() && !self.tasks.reader.is_finished()
+        !self.closed.load(Ordering::Relaxed)
+            && !self.frames.is_closed()
+            && !self.tasks.reader.is_finished()
+    }
+
+    /// Close the connection: a call that got no answer in its time means the leader or the
+    /// link is stuck (a black-holed link keeps TCP open for many minutes), so later calls go
+    /// on a new connection. The calls still waiting were sent: their outcome is unknown.
+    fn give_up(&self, why: &str) {
+        self.closed.store(true, Ordering::Relaxed);
+        self.tasks.reader.abort();
+        self.tasks.writer.abort();
+        for (_, w) in lock(&self.pending).drain() {
+            let _ = w.send(Err(why.to_string()));
+        }
     }
 
     async fn call(&self, call: Call, json: &[u8], timeout: Duration) -> Result<Bytes, PeerError> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         lock(&self.pending).insert(id, tx);
+        // A caller that stops waiting (the leader changed) leaves no waiter behind.
+        let _waiting = Waiting {
+            pending: &self.pending,
+            id,
+        };
         // Registered first: a reader that ends from here on fails this call with the rest.
         if !self.is_open() || self.frames.send(frame(id, Some(call), json)).await.is_err() {
-            lock(&self.pending).remove(&id);
             return Err(PeerError::Unreachable(
                 "forwarding connection closed".into(),
             ));
@@ -125,10 +146,23 @@ impl Conn {
             Ok(Ok(Err(why))) => Err(PeerError::Other(why)),
             Ok(Err(_)) => Err(PeerError::Other("forwarding connection closed".into())),
             Err(_) => {
-                lock(&self.pending).remove(&id);
-                Err(PeerError::Other(format!("no answer within {timeout:?}")))
+                let why = format!("no answer within {timeout:?}");
+                self.give_up(&why);
+                Err(PeerError::Other(why))
             }
         }
+    }
+}
+
+/// A call's entry among the pending ones, removed however the call ends.
+struct Waiting<'a> {
+    pending: &'a Pending,
+    id: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        lock(self.pending).remove(&self.id);
     }
 }
 
@@ -294,10 +328,56 @@ mod tests {
             !conn.is_open(),
             "the connection is given up once the leader closed it"
         );
+        assert!(conn.pending.lock().map(|p| p.is_empty()).unwrap_or(false));
         // A call after the loss was never sent: safe to retry elsewhere.
         let late = conn
             .call(Call::Propose, b"late", Duration::from_secs(30))
             .await;
         assert!(matches!(late, Err(PeerError::Unreachable(_))), "{late:?}");
+    }
+}
+
+#[cfg(test)]
+mod silent {
+    use super::*;
+
+    /// A leader that reads calls and never answers: the call that times out closes the
+    /// connection, and the calls waiting beside it learn at once that their outcome is unknown.
+    #[tokio::test]
+    async fn a_call_that_times_out_gives_the_connection_up() {
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        let (first_in, first) = oneshot::channel();
+        let _silent = tokio::spawn(async move {
+            let mut calls = FramedRead::new(theirs, stream::codec());
+            let mut first_in = Some(first_in);
+            while calls.next().await.is_some() {
+                if let Some(tx) = first_in.take() {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        let conn = Arc::new(Conn::new(ours));
+        let patient = {
+            let conn = conn.clone();
+            tokio::spawn(async move {
+                conn.call(Call::Propose, b"patient", Duration::from_secs(600))
+                    .await
+            })
+        };
+        // The patient call reached the leader before the short one starts.
+        tokio::time::timeout(Duration::from_secs(30), first)
+            .await
+            .expect("the patient call reaches the leader")
+            .expect("the leader task");
+        let short = conn
+            .call(Call::Propose, b"short", Duration::from_millis(50))
+            .await;
+        assert!(matches!(short, Err(PeerError::Other(_))), "{short:?}");
+        assert!(!conn.is_open());
+        let patient = tokio::time::timeout(Duration::from_secs(30), patient)
+            .await
+            .expect("the waiting call is failed, not left for its own deadline")
+            .expect("task");
+        assert!(matches!(patient, Err(PeerError::Other(_))), "{patient:?}");
     }
 }
