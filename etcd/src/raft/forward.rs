@@ -77,12 +77,9 @@ pub async fn propose(
     cmd: &Command,
     timeout: Duration,
 ) -> Result<Applied, ForwardError> {
-    let json = serde_json::to_vec(cmd).map_err(|e| ForwardError::NotSent(e.to_string()))?;
-    let bytes = client
-        .forward(leader_url(leader)?, Call::Propose, json, timeout)
+    let reply: ProposeReply = client
+        .forward(leader_url(leader)?, Call::Propose, cmd, timeout)
         .await?;
-    let reply: ProposeReply =
-        serde_json::from_slice(&bytes).map_err(|e| ForwardError::NoAnswer(e.to_string()))?;
     match reply.result {
         Ok(result) => Ok(Applied {
             result,
@@ -98,16 +95,9 @@ pub async fn read_index(
     leader: &Leader,
     timeout: Duration,
 ) -> Result<u64, ForwardError> {
-    let bytes = client
-        .forward(
-            leader_url(leader)?,
-            Call::ReadIndex,
-            b"null".to_vec(),
-            timeout,
-        )
+    let reply: ReadIndexReply = client
+        .forward(leader_url(leader)?, Call::ReadIndex, &(), timeout)
         .await?;
-    let reply: ReadIndexReply =
-        serde_json::from_slice(&bytes).map_err(|e| ForwardError::NoAnswer(e.to_string()))?;
     reply.result.map_err(ForwardError::Read)
 }
 

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use openraft::OptionalSend;
 use openraft::base::{BoxFuture, BoxStream};
 use openraft::errors::{NetworkError, ReplicationClosed, Unreachable};
@@ -17,9 +18,9 @@ use super::link::{Lane, Link, SendError};
 use super::{PeerClient, paths, snapshot, stream};
 use crate::raft::state_machine::Shared;
 use crate::raft::types::{
-    AppendEntriesRequest, AppendEntriesResponse, Entry, LogId, MemberInfo, RaftError, RpcError,
-    Snapshot, SnapshotData, SnapshotResponse, StreamAppendResult, StreamingError,
-    TransferLeaderRequest, TransferLeaderResponse, TypeConfig, Vote, VoteRequest, VoteResponse,
+    AppendEntriesRequest, AppendEntriesResponse, Entry, MemberInfo, RaftError, RpcError, Snapshot,
+    SnapshotData, SnapshotResponse, StreamAppendResult, StreamingError, TransferLeaderRequest,
+    TransferLeaderResponse, TypeConfig, Vote, VoteRequest, VoteResponse,
 };
 
 /// A batch of entries larger than this is sent in parts (the follower acknowledges a prefix),
@@ -149,7 +150,7 @@ impl PeerConnection {
 }
 
 /// `req` as consecutive requests of at most [`APPEND_BATCH_BYTES`] of entries each (at least
-/// one entry each), for the append stream.
+/// one entry each, and always at least one request).
 pub(super) fn split_all(req: AppendEntriesRequest) -> Vec<AppendEntriesRequest> {
     let AppendEntriesRequest {
         vote,
@@ -183,25 +184,18 @@ pub(super) fn split_all(req: AppendEntriesRequest) -> Vec<AppendEntriesRequest> 
     parts
 }
 
-/// Keep the longest prefix of `req`'s entries that fits [`APPEND_BATCH_BYTES`] (at least one).
-/// Returns the log id of the last entry kept when some were left for the next request, and
-/// about how many bytes the entries kept take.
-fn split_batch(req: &mut AppendEntriesRequest) -> (Option<LogId>, usize) {
-    let mut total = 0usize;
-    let mut keep = req.entries.len();
-    for (i, e) in req.entries.iter().enumerate() {
-        let w = entry_weight(e);
-        if total + w > APPEND_BATCH_BYTES && i > 0 {
-            keep = i;
-            break;
-        }
-        total += w;
-    }
-    if keep == req.entries.len() {
-        return (None, total);
-    }
-    req.entries.truncate(keep);
-    (req.entries.last().map(|e| e.log_id), total)
+/// `req` encoded; megabytes of JSON on a blocking thread, not on an async worker that also
+/// serves heartbeats.
+pub(super) async fn encode(req: AppendEntriesRequest) -> Result<Bytes, RpcError> {
+    let weight: usize = req.entries.iter().map(entry_weight).sum();
+    let body = if weight > ENCODE_INLINE {
+        tokio::task::spawn_blocking(move || serde_json::to_vec(&req))
+            .await
+            .map_err(network)?
+    } else {
+        serde_json::to_vec(&req)
+    };
+    body.map(Bytes::from).map_err(network)
 }
 
 /// About how many bytes an entry takes on the wire (JSON escaping aside).
@@ -220,8 +214,12 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
         req: AppendEntriesRequest,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse, RpcError> {
-        let mut req = req;
-        let (partial, weight) = split_batch(&mut req);
+        // Only as much as one request should carry; the follower acknowledges that prefix.
+        let mut parts = split_all(req).into_iter();
+        let Some(req) = parts.next() else {
+            return Err(network("an append without a request"));
+        };
+        let partial = parts.next().and(req.entries.last().map(|e| e.log_id));
         // A heartbeat (or a bare commit-index update) must not wait behind entries.
         let lane = if req.entries.is_empty() {
             Lane::Control
@@ -229,19 +227,12 @@ impl RaftNetworkV2<TypeConfig> for PeerConnection {
             Lane::Append
         };
         let started = Instant::now();
-        let res = if weight > ENCODE_INLINE {
-            // Megabytes of JSON are encoded on a blocking thread, not on an async worker
-            // that also serves heartbeats.
-            match tokio::task::spawn_blocking(move || serde_json::to_vec(&req)).await {
-                Ok(Ok(body)) => {
-                    let wait = self.client.deadline(option.soft_ttl(), body.len());
-                    self.rpc_body(lane, paths::APPEND, body.into(), wait).await
-                }
-                Ok(Err(e)) => Err(network(e)),
-                Err(e) => Err(network(e)),
+        let res = match encode(req).await {
+            Ok(body) => {
+                let wait = self.client.deadline(option.soft_ttl(), body.len());
+                self.rpc_body(lane, paths::APPEND, body.into(), wait).await
             }
-        } else {
-            self.rpc(lane, paths::APPEND, &req, &option).await
+            Err(e) => Err(e),
         };
         let res = res.map(|r| match (r, partial) {
             (AppendEntriesResponse::Success, Some(last)) => {
@@ -347,6 +338,7 @@ mod tests {
     use openraft::vote::RaftLeaderIdExt;
 
     use super::*;
+    use crate::raft::types::LogId;
 
     fn log_id(index: u64) -> LogId {
         LogId::new(

@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::StreamExt;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::codec::FramedRead;
 
@@ -179,26 +181,27 @@ pub struct Forwarders {
 }
 
 impl PeerClient {
-    /// `call` on the leader at `base`, multiplexed on the forwarding connection (plain HTTP to
-    /// a peer that does not know it). The answer's JSON.
-    pub async fn forward(
+    /// `call` with `req` on the leader at `base`, multiplexed on the forwarding connection
+    /// (plain HTTP to a peer that does not know it), and its decoded answer.
+    pub async fn forward<Req: Serialize, Resp: DeserializeOwned>(
         &self,
         base: &str,
         call: Call,
-        json: Vec<u8>,
+        req: &Req,
         timeout: Duration,
-    ) -> Result<Bytes, PeerError> {
-        let conn = match self.forwarder(base, timeout).await? {
-            Some(conn) => conn,
+    ) -> Result<Resp, PeerError> {
+        let json = serde_json::to_vec(req).map_err(|e| PeerError::Other(e.to_string()))?;
+        let answer = match self.forwarder(base, timeout).await? {
+            Some(conn) => conn.call(call, &json, timeout).await?,
             None => {
                 let path = match call {
                     Call::Propose => paths::PROPOSE,
                     Call::ReadIndex => paths::READ_INDEX,
                 };
-                return self.call_raw(base, path, json, timeout).await;
+                self.call_raw(base, path, json, timeout).await?
             }
         };
-        conn.call(call, &json, timeout).await
+        serde_json::from_slice(&answer).map_err(|e| PeerError::Other(e.to_string()))
     }
 
     /// The open connection to `base`, opening one if needed; `None` when `base` does not

@@ -166,15 +166,20 @@ impl PeerClient {
         2 * self.floor
     }
 
-    /// A POST to `url` with our identity headers, bounded by `timeout` as a whole.
-    fn post(&self, url: &str, timeout: Duration) -> reqwest::RequestBuilder {
-        let mut request = self.http.post(url).timeout(timeout);
+    /// Our cluster id and member id on `request`.
+    fn identified(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         if let Some(id) = &self.cluster_id {
             request = request.header(CLUSTER_ID, id);
         }
         if let Some(id) = &self.from {
             request = request.header(FROM, id);
         }
+        request
+    }
+
+    /// A POST to `url` with our identity headers, bounded by `timeout` as a whole.
+    fn post(&self, url: &str, timeout: Duration) -> reqwest::RequestBuilder {
+        let mut request = self.identified(self.http.post(url).timeout(timeout));
         if let Some(urls) = &self.peer_urls {
             request = request.header(PEER_URLS, urls);
         }
@@ -186,14 +191,7 @@ impl PeerClient {
     /// caller's.
     fn upgrade_request(&self, url: &str, protocol: &str) -> reqwest::RequestBuilder {
         use reqwest::header::{CONNECTION, UPGRADE};
-        let mut request = self.http.get(url);
-        if let Some(id) = &self.cluster_id {
-            request = request.header(CLUSTER_ID, id);
-        }
-        if let Some(id) = &self.from {
-            request = request.header(FROM, id);
-        }
-        request
+        self.identified(self.http.get(url))
             .header(CONNECTION, "upgrade")
             .header(UPGRADE, protocol)
     }

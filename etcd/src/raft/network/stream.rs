@@ -26,7 +26,7 @@ use openraft::network::RPCOption;
 use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
-use super::connection::{PeerConnection, split_all};
+use super::connection::{PeerConnection, encode, split_all};
 use super::link::SendError;
 use super::paths;
 use crate::raft::rpc::MAX_PEER_BODY;
@@ -40,9 +40,6 @@ const MAX_INFLIGHT: usize = 64;
 
 /// Unanswered bytes on one stream, at most (one request is always allowed, whatever its size).
 const MAX_INFLIGHT_BYTES: usize = 32 << 20;
-
-/// Requests larger than this are encoded on a blocking thread.
-const ENCODE_INLINE: usize = 64 << 10;
 
 pub type Answer = crate::raft::types::StreamAppendResult;
 
@@ -346,25 +343,6 @@ where
     }
 }
 
-async fn encode(req: AppendEntriesRequest) -> Result<Bytes, RpcError> {
-    let network = |e: String| RpcError::Network(NetworkError::from_string(e));
-    let weight: usize = req
-        .entries
-        .iter()
-        .map(super::connection::entry_weight)
-        .sum();
-    let body = if weight > ENCODE_INLINE {
-        // Megabytes of JSON are encoded on a blocking thread, not on an async worker that
-        // also serves heartbeats.
-        tokio::task::spawn_blocking(move || serde_json::to_vec(&req))
-            .await
-            .map_err(|e| network(e.to_string()))?
-    } else {
-        serde_json::to_vec(&req)
-    };
-    body.map(Bytes::from).map_err(|e| network(e.to_string()))
-}
-
 impl PeerConnection {
     /// Upgrade a connection to the append stream. `Ok(None)`: the peer does not know the
     /// stream (it answered 404).
@@ -397,9 +375,4 @@ impl PeerConnection {
         })?;
         Ok(Some(Pipe::new(io)))
     }
-}
-
-/// The answer to one request on a stream, as the follower writes it.
-pub fn encode_answer(answer: &Result<Answer, RaftError>) -> serde_json::Result<Vec<u8>> {
-    serde_json::to_vec(answer)
 }

@@ -20,7 +20,7 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 use tokio_util::sync::CancellationToken;
 
 use super::{FROM, PeerService, Refusal, decode};
-use crate::raft::network::stream::{Answer, PROTOCOL, codec, encode_answer};
+use crate::raft::network::stream::{Answer, PROTOCOL, codec};
 use crate::raft::types::{AppendEntriesRequest, RaftError};
 
 /// Streams kept open per sending member.
@@ -165,7 +165,7 @@ where
         let mut answers = std::pin::pin!(answers);
         while let Some(answer) = answers.next().await {
             let answer: Result<Answer, RaftError> = answer.map_err(RaftError::Fatal);
-            let Ok(bytes) = encode_answer(&answer) else {
+            let Ok(bytes) = serde_json::to_vec(&answer) else {
                 return;
             };
             if out.send(Bytes::from(bytes)).await.is_err() {
