@@ -10,7 +10,14 @@ use crate::time;
 
 impl Cluster {
     pub fn self_stats(&self) -> SelfStats {
-        let s = self.node.status();
+        let mut s = self.node.status();
+        // A leader whose quorum lease ran out reports what etcd's check-quorum would have made
+        // of it: a follower that knows no leader. openraft keeps the role (it only refuses new
+        // proposals), and `leader_id` already hides it from clients.
+        if s.role == Role::Leader && self.leader_id() != Some(self.member_id) {
+            s.role = Role::Follower;
+            s.leader = None;
+        }
         let state = match s.role {
             Role::Leader => "StateLeader",
             Role::Candidate => "StateCandidate",

@@ -257,3 +257,67 @@ fn a_forward_to_a_leader_that_went_silent_ends_at_the_next_election() {
     assert_eq!(v["node"]["value"], "1", "{body}");
     net.proxy.heal();
 }
+
+/// etcd's check-quorum: a leader cut off from both followers stops acting as leader within
+/// about two election timeouts: `/v2/stats/leader` refuses as on any follower and
+/// `/v2/members/leader` answers 503 "During election" (real etcd 3.4 does both), and
+/// `/v2/stats/self` says `StateFollower` with no leader (real etcd keeps saying `StateLeader`,
+/// a stale stat: with `ETCD_BIN` this fails, see README). openraft keeps the role and only
+/// refuses new proposals once its quorum lease runs out; we report what etcd's raft does.
+/// Once healed the cluster has exactly one leader again.
+#[test]
+fn an_isolated_leader_stops_calling_itself_leader() {
+    use etcd_tests::fault::proxy::Link;
+    use etcd_tests::fault::{Net, Timing, poll};
+
+    let timing = Timing {
+        heartbeat_ms: 100,
+        election_ms: 1000,
+    };
+    let net = Net::start(3, timing, Duration::from_millis(0));
+    let l = net.leader(Duration::from_secs(10));
+    let get = |i: usize, path: &str| -> (u16, serde_json::Value) {
+        etcd_tests::http::send_raw(&net.nodes[i].url(path), "GET", None, Duration::from_secs(2))
+            .ok()
+            .map(|r| {
+                let status = r.status().as_u16();
+                let body = r.text().unwrap_or_default();
+                (status, serde_json::from_str(&body).unwrap_or_default())
+            })
+            .unwrap_or_default()
+    };
+    let (_, before) = get(l, "/v2/stats/self");
+    assert_eq!(before["state"], "StateLeader", "{before}");
+    assert_eq!(
+        before["leaderInfo"]["leader"],
+        net.ids[l].as_str(),
+        "{before}"
+    );
+
+    net.proxy.isolate(l, 3, Link::Drop);
+    let mut seen = Default::default();
+    let stepped_down = poll(3 * timing.election(), || {
+        seen = (get(l, "/v2/stats/leader"), get(l, "/v2/members/leader"));
+        seen.0.0 == 403 && seen.1.0 == 503
+    });
+    assert!(
+        stepped_down,
+        "three election timeouts after the cut: {seen:?}"
+    );
+    assert_eq!(seen.1.1["message"], "During election", "{seen:?}");
+    let (_, me) = get(l, "/v2/stats/self");
+    assert_eq!(me["state"], "StateFollower", "{me}");
+    assert_eq!(me["leaderInfo"]["leader"], "", "{me}");
+
+    net.proxy.heal();
+    let again = net.leader(3 * timing.election());
+    let leaders = (0..3)
+        .filter(|i| get(*i, "/v2/stats/self").1["state"] == "StateLeader")
+        .count();
+    assert_eq!(
+        leaders,
+        1,
+        "leaders after the heal (agreed on n{})",
+        again + 1
+    );
+}
