@@ -1,7 +1,7 @@
 //! `/v2/keys`: reads, writes, long-poll and stream watches (etcd: v2http/client.go
 //! `keysHandler`, `writeKeyEvent`, `handleKeyWatch`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -164,6 +164,25 @@ impl<'a> EventBody<'a> {
     }
 }
 
+/// The JSON line of the event last sent to a watcher. The watchers of one write all receive
+/// the same `Arc<Event>`, so 10,000 of them cost one rendering, not 10,000.
+#[derive(Default)]
+pub struct LastWatchLine(Mutex<Option<(Arc<Event>, Bytes)>>);
+
+impl LastWatchLine {
+    fn of(&self, e: &Arc<Event>) -> Bytes {
+        let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((seen, line)) = last.as_ref()
+            && Arc::ptr_eq(seen, e)
+        {
+            return line.clone();
+        }
+        let line = Bytes::from(json::to_line(&EventBody::of(e)));
+        *last = Some((e.clone(), line.clone()));
+        line
+    }
+}
+
 /// etcd: `writeKeyEvent`.
 fn event_response(cluster: &Cluster, e: &Event, raft_index: u64, no_value: bool) -> Response {
     let mut body = EventBody::of(e);
@@ -231,17 +250,18 @@ fn watch(app: &App, key: &[u8], recursive: bool, stream: bool, wait_index: u64) 
         cluster: cluster.clone(),
         id,
     };
-    let body = futures::stream::unfold(
-        (events, guard, false),
-        move |(mut events, guard, done)| async move {
+    let lines = app.last_watch_line.clone();
+    let body = futures::stream::unfold((events, guard, false), move |(mut events, guard, done)| {
+        let lines = lines.clone();
+        async move {
             if done {
                 return None;
             }
             let e = events.recv().await?;
-            let line = Bytes::from(json::to_line(&EventBody::of(&e)));
+            let line = lines.of(&e);
             Some((Ok::<_, std::io::Error>(line), (events, guard, !stream)))
-        },
-    )
+        }
+    })
     .take_until(app.shutdown.clone().cancelled_owned());
     let mut resp = Response::new(Body::from_stream(body));
     set_headers(

@@ -32,6 +32,7 @@ pub struct App {
     pub cluster_id_header: HeaderValue,
     /// Checks passwords for the auth API and the keys' permission check.
     pub verifier: Arc<credentials::Verifier>,
+    pub last_watch_line: Arc<keys::LastWatchLine>,
 }
 
 impl App {
@@ -43,6 +44,7 @@ impl App {
             shutdown,
             cluster_id_header,
             verifier: credentials::verifier(),
+            last_watch_line: Arc::default(),
         }
     }
 }

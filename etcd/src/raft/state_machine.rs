@@ -260,8 +260,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     /// # Correctness
     /// - Entries are applied in log order under one write lock per batch, so readers never see
     ///   half a batch and the apply path takes the lock once, not once per entry.
-    /// - Responders are answered after the lock is released; watchers were woken by the store
-    ///   without blocking.
+    /// - Responders are answered after the lock is released, and before the batch's watchers
+    ///   are woken (the store never blocks on them either way).
     async fn apply<Strm>(&mut self, mut entries: Strm) -> Result<(), io::Error>
     where
         Strm: Stream<Item = Result<EntryResponder, io::Error>> + Unpin + OptionalSend,
@@ -272,6 +272,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
         let mut replies = Vec::new();
         let mut membership_changed = false;
+        let feed = self.shared.store().feed();
+        // Writers first: the batch's watchers are woken once its writers have their answers
+        // (when `_held` drops), so a write that 10,000 watchers wait on is not acknowledged
+        // behind 10,000 woken tasks.
+        let _held = feed.hold();
         {
             let mut store = self.shared.store_mut();
             for (entry, responder) in batch {

@@ -35,6 +35,33 @@ struct FeedState {
     hub: WatcherHub,
     /// The store's index as of the last event or index change published here.
     index: u64,
+    /// While [`Feed::hold`]'s guard lives: events in history whose live watchers are not woken
+    /// yet, in order, each with the paths deleted along with it.
+    held: Option<Vec<(Arc<Event>, Vec<ByteStr>)>>,
+}
+
+impl FeedState {
+    fn wake(&mut self, e: &Arc<Event>, removed: &[ByteStr]) {
+        for p in removed {
+            self.hub.notify_path(e, p, true);
+        }
+        if !e.refresh {
+            self.hub.notify(e);
+        }
+    }
+}
+
+/// From [`Feed::hold`]: live watchers are woken when this is dropped.
+#[must_use = "watchers are woken when the guard is dropped"]
+pub struct Held<'a>(&'a Feed);
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        for (e, removed) in st.held.take().unwrap_or_default() {
+            st.wake(&e, &removed);
+        }
+    }
 }
 
 impl Feed {
@@ -50,13 +77,23 @@ impl Feed {
     pub fn publish(&self, e: &Arc<Event>, removed: &[ByteStr], index: u64) {
         let mut st = self.lock();
         st.history.push(e.clone());
-        for p in removed {
-            st.hub.notify_path(e, p, true);
-        }
-        if !e.refresh {
-            st.hub.notify(e);
-        }
         st.index = index;
+        match st.held.as_mut() {
+            Some(held) => held.push((e.clone(), removed.to_vec())),
+            None => st.wake(e, removed),
+        }
+    }
+
+    /// Put off waking live watchers until the guard is dropped; events still go to history (and
+    /// the index moves) at once. The apply path holds the feed while it answers the writers, so
+    /// that a write seen by 10,000 watchers is acknowledged before they are woken, not after.
+    ///
+    /// Exact because every live watcher filters by index: one registered meanwhile found the
+    /// held events in history (and was answered from there, or registered past them), so the
+    /// late wake-up neither skips nor repeats an event for anyone.
+    pub fn hold(&self) -> Held<'_> {
+        self.lock().held.get_or_insert_with(Vec::new);
+        Held(self)
     }
 
     /// Move the index without an event (writes etcd makes outside the user key space).
@@ -70,6 +107,9 @@ impl Feed {
         let mut st = self.lock();
         st.history = history;
         st.hub.clear();
+        if let Some(held) = st.held.as_mut() {
+            held.clear();
+        }
         st.index = index;
     }
 

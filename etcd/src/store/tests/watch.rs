@@ -88,14 +88,31 @@ fn expected(since: u64, start_index: u64, stream: bool, last: u64) -> Vec<u64> {
 /// "looked in history" and "registered live", and nothing is both replayed and sent live.
 #[test]
 fn watch_registered_during_applies_sees_every_later_event_once() {
+    watches_during_applies_see_every_later_event_once(1);
+}
+
+/// The same with the writer holding live wake-ups back for batches of 7 writes, as the apply
+/// path does while it answers a batch's writers: history has the events before the watchers
+/// are woken, and still nobody misses or repeats one.
+#[test]
+fn watch_registered_while_wake_ups_are_held_sees_every_later_event_once() {
+    watches_during_applies_see_every_later_event_once(7);
+}
+
+fn watches_during_applies_see_every_later_event_once(held_batch: u64) {
     // Fewer writes than a watcher's buffer, so no watcher is dropped as slow.
     const WRITES: u64 = 60;
     for round in 0..20u64 {
         let mut s = Store::new();
         let feed = s.feed();
         let writer = std::thread::spawn(move || {
-            for i in 0..WRITES {
-                set(&mut s, "/k", &i.to_string()).unwrap();
+            let feed = s.feed();
+            for batch in 0..WRITES.div_ceil(held_batch) {
+                let _held = (held_batch > 1).then(|| feed.hold());
+                for i in batch * held_batch..((batch + 1) * held_batch).min(WRITES) {
+                    set(&mut s, "/k", &i.to_string()).unwrap();
+                }
+                std::thread::yield_now();
             }
             s
         });
@@ -187,4 +204,32 @@ fn multi_byte_keys_watch_hidden_and_deleted_below() {
     };
     op(&mut s, delete).unwrap();
     assert_eq!(below.events.try_recv().unwrap().node.key, "/日本");
+}
+
+/// While the feed is held, a write is in history (a watch from its index is answered at once)
+/// but watchers already waiting are woken only when the guard drops, each once.
+#[test]
+fn held_wake_ups_reach_waiting_watchers_when_released() {
+    let mut s = Store::new();
+    let feed = s.feed();
+    let mut waiting = s.watch("/k", false, false, 0).unwrap();
+    let mut streaming = s.watch("/", true, true, 0).unwrap();
+    let held = feed.hold();
+    set(&mut s, "/k", "a").unwrap();
+    set(&mut s, "/k", "b").unwrap();
+    assert!(waiting.events.try_recv().is_err());
+    assert!(streaming.events.try_recv().is_err());
+    let mut from_history = s.watch("/k", false, false, 2).unwrap();
+    assert_eq!(from_history.events.try_recv().unwrap().index(), 2);
+    let mut after = s.watch("/k", false, true, 0).unwrap();
+    assert_eq!(after.start_index, 2);
+    drop(held);
+    assert_eq!(waiting.events.try_recv().unwrap().index(), 1);
+    let got: Vec<u64> = std::iter::from_fn(|| streaming.events.try_recv().ok())
+        .map(|e| e.index())
+        .collect();
+    assert_eq!(got, [1, 2]);
+    assert!(after.events.try_recv().is_err(), "a watch from now saw the past");
+    set(&mut s, "/k", "c").unwrap();
+    assert_eq!(after.events.try_recv().unwrap().index(), 3);
 }
