@@ -399,9 +399,11 @@ const PROBE_EVERY: Duration = Duration::from_millis(25);
 /// How long one probe write waits for its answer.
 const PROBE_WAIT: Duration = Duration::from_millis(1000);
 
-/// Probes in flight at most. Each one that a follower forwards holds a peer connection while
-/// it waits; once the first ones time out, new probes again start every [`PROBE_EVERY`].
-const PROBES_IN_FLIGHT: usize = 10;
+/// Probes in flight at most: enough that one still starts every [`PROBE_EVERY`] while all
+/// before it hang for [`PROBE_WAIT`] (forwarded to a leader that went silent), so the first
+/// write after a failover is seen within a probe interval, not when a slot frees up. (With 10
+/// the probes stalled from 250 ms to 1 s after the fault, just where failovers end.)
+const PROBES_IN_FLIGHT: usize = 44;
 
 /// Time from `since` to the first acknowledged write on one of the members `on`, if within
 /// `limit`.
