@@ -106,6 +106,7 @@ impl Cluster {
     /// the cluster removed it.
     async fn track_leadership(self: Arc<Self>) {
         let mut rx = self.node.watch_status();
+        let mut members = self.shared.watch_members();
         let mut was_leader = false;
         let mut was_member = false;
         loop {
@@ -129,8 +130,9 @@ impl Cluster {
                     .store(time::now() as u64, Ordering::Relaxed);
             }
             was_leader = is_leader;
-            if !self.node.changed(&mut rx).await {
-                return;
+            tokio::select! {
+                alive = self.node.changed(&mut rx) => if !alive { return },
+                gone = members.changed() => if gone.is_err() { return },
             }
         }
     }

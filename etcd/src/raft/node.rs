@@ -271,11 +271,11 @@ impl RaftNode {
     /// `leader` waits on this beside the answer, so a leader that went silent (black-holed,
     /// partitioned) costs the client an election timeout, not the whole request timeout.
     pub async fn left(&self, leader: u64, term: u64) {
-        let mut rx = self.raft.metrics();
+        let mut rx = self.raft.server_metrics();
         loop {
             {
                 let m = rx.borrow_watched();
-                if m.current_term != term || m.current_leader != Some(leader) {
+                if m.vote.leader_id.term != term || m.current_leader != Some(leader) {
                     return;
                 }
             }
@@ -293,19 +293,18 @@ impl RaftNode {
     /// Resolves, with the reason, once raft's core has stopped on its own (a panic, a storage
     /// error); never during normal operation.
     pub async fn stopped(&self) -> String {
-        let mut rx = self.raft.metrics();
-        loop {
-            if let Err(fatal) = &rx.borrow_watched().running_state {
-                return fatal.to_string();
-            }
-            if rx.changed().await.is_err() {
-                return "raft's core is gone".to_string();
-            }
+        // The core drops its metrics senders when it ends, and only then: waiting on the
+        // server metrics wakes for role changes alone, not for every write.
+        let mut rx = self.raft.server_metrics();
+        while rx.changed().await.is_ok() {}
+        match &self.raft.metrics().borrow_watched().running_state {
+            Err(fatal) => fatal.to_string(),
+            Ok(()) => "raft's core is gone".to_string(),
         }
     }
 
     pub fn watch_status(&self) -> StatusWatch {
-        StatusWatch(self.raft.metrics())
+        StatusWatch(self.raft.server_metrics())
     }
 
     /// Replicate `cmd` and apply it, here, on the leader.
@@ -389,9 +388,12 @@ impl RaftNode {
     }
 }
 
-/// A subscription to raft's state changes (see [`RaftNode::changed`]).
+/// A subscription to raft's role, leader, term and membership (see [`RaftNode::changed`]).
+///
+/// openraft's server metrics, not its full metrics: those are sent after every write (log
+/// index, applied index), and each would wake every subscriber for nothing.
 pub struct StatusWatch(
-    openraft::alias::WatchReceiverOf<TypeConfig, openraft::RaftMetrics<TypeConfig>>,
+    openraft::alias::WatchReceiverOf<TypeConfig, openraft::metrics::RaftServerMetrics<TypeConfig>>,
 );
 
 #[cfg(test)]

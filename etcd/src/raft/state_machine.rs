@@ -40,6 +40,8 @@ pub struct Shared {
     store: RwLock<Store>,
     applied_index: AtomicU64,
     members: RwLock<BTreeMap<u64, MemberInfo>>,
+    /// Bumped whenever `members` is replaced.
+    members_version: tokio::sync::watch::Sender<u64>,
     disk: Arc<DiskHealth>,
     file: Arc<SnapshotFile>,
 }
@@ -50,6 +52,7 @@ impl Shared {
             store: RwLock::new(Store::new()),
             applied_index: AtomicU64::new(0),
             members: RwLock::new(BTreeMap::new()),
+            members_version: tokio::sync::watch::Sender::new(0),
             disk,
             file,
         }
@@ -89,6 +92,11 @@ impl Shared {
             .unwrap_or_else(|p| p.into_inner())
             .get(&id)
             .and_then(|m| m.peer_urls.first().cloned())
+    }
+
+    /// Changes whenever the applied configuration does.
+    pub fn watch_members(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.members_version.subscribe()
     }
 
     pub fn members(&self) -> BTreeMap<u64, MemberInfo> {
@@ -165,6 +173,7 @@ impl StateMachine {
             .members
             .write()
             .unwrap_or_else(|p| p.into_inner()) = members;
+        self.shared.members_version.send_modify(|v| *v += 1);
     }
 
     fn snapshot_meta(&self) -> SnapshotMeta {

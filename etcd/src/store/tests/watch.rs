@@ -229,7 +229,10 @@ fn held_wake_ups_reach_waiting_watchers_when_released() {
         .map(|e| e.index())
         .collect();
     assert_eq!(got, [1, 2]);
-    assert!(after.events.try_recv().is_err(), "a watch from now saw the past");
+    assert!(
+        after.events.try_recv().is_err(),
+        "a watch from now saw the past"
+    );
     set(&mut s, "/k", "c").unwrap();
     assert_eq!(after.events.try_recv().unwrap().index(), 3);
 }
