@@ -15,6 +15,18 @@
 use std::time::Duration;
 
 use etcd_tests::fault::scenario::{Fault, Scenario, assert_passes, run};
+use etcd_tests::fault::{Net, Timing};
+
+/// Three members behind the proxy at etcd's default timing, and the index of their leader.
+fn three_members_at_etcd_timing() -> (Net, Timing, usize) {
+    let timing = Timing {
+        heartbeat_ms: 100,
+        election_ms: 1000,
+    };
+    let net = Net::start(3, timing, Duration::from_millis(0));
+    let l = net.leader(Duration::from_secs(10));
+    (net, timing, l)
+}
 
 fn scenario(name: &'static str, fault: Fault) {
     let s = Scenario::new(name, fault);
@@ -113,8 +125,8 @@ fn random_mix() {
 /// logs, and acknowledged writes lost. Afterwards every member must hold the same tree.
 #[test]
 fn leader_killed_while_its_fsync_lags_its_followers() {
+    use etcd_tests::fault::poll;
     use etcd_tests::fault::workload::replica_trees;
-    use etcd_tests::fault::{Net, Timing, poll};
 
     let timing = Timing {
         heartbeat_ms: 100,
@@ -203,15 +215,9 @@ fn leader_killed_while_its_fsync_lags_its_followers() {
 #[test]
 fn a_forward_to_a_leader_that_went_silent_ends_at_the_next_election() {
     use etcd_tests::fault::proxy::Link;
-    use etcd_tests::fault::{Net, Timing};
     use std::time::Instant;
 
-    let timing = Timing {
-        heartbeat_ms: 100,
-        election_ms: 1000,
-    };
-    let net = Net::start(3, timing, Duration::from_millis(0));
-    let l = net.leader(Duration::from_secs(10));
+    let (net, timing, l) = three_members_at_etcd_timing();
     let f = (l + 1) % 3;
     let url = net.nodes[f].url("/v2/keys/fault/w");
     let put = |value: &str| {
@@ -267,15 +273,10 @@ fn a_forward_to_a_leader_that_went_silent_ends_at_the_next_election() {
 /// Once healed the cluster has exactly one leader again.
 #[test]
 fn an_isolated_leader_stops_calling_itself_leader() {
+    use etcd_tests::fault::poll;
     use etcd_tests::fault::proxy::Link;
-    use etcd_tests::fault::{Net, Timing, poll};
 
-    let timing = Timing {
-        heartbeat_ms: 100,
-        election_ms: 1000,
-    };
-    let net = Net::start(3, timing, Duration::from_millis(0));
-    let l = net.leader(Duration::from_secs(10));
+    let (net, timing, l) = three_members_at_etcd_timing();
     let get = |i: usize, path: &str| -> (u16, serde_json::Value) {
         etcd_tests::http::send_raw(&net.nodes[i].url(path), "GET", None, Duration::from_secs(2))
             .ok()
