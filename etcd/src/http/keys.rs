@@ -251,17 +251,20 @@ fn watch(app: &App, key: &[u8], recursive: bool, stream: bool, wait_index: u64) 
         id,
     };
     let lines = app.last_watch_line.clone();
-    let body = futures::stream::unfold((events, guard, false), move |(mut events, guard, done)| {
-        let lines = lines.clone();
-        async move {
+    let body = futures::stream::unfold(
+        (events, guard, lines, false),
+        move |(mut events, guard, lines, done)| async move {
             if done {
                 return None;
             }
             let e = events.recv().await?;
             let line = lines.of(&e);
-            Some((Ok::<_, std::io::Error>(line), (events, guard, !stream)))
-        }
-    })
+            Some((
+                Ok::<_, std::io::Error>(line),
+                (events, guard, lines, !stream),
+            ))
+        },
+    )
     .take_until(app.shutdown.clone().cancelled_owned());
     let mut resp = Response::new(Body::from_stream(body));
     set_headers(
