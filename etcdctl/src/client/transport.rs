@@ -97,19 +97,25 @@ impl Client {
     }
 
     /// A plain GET with no failover and no debug line (cluster-health's `/health` probe).
+    ///
+    /// Bounded by `--total-timeout`: real etcdctl sets no deadline here and waits forever on a
+    /// member that accepts connections but never answers (a stopped process, a full backlog),
+    /// so `cluster-health` never gets to its verdict.
     pub async fn probe(&self, url: &str) -> Result<Vec<u8>, String> {
         let ep = Endpoint::parse(url)?;
         let full = format!("{url}/health");
-        let resp = self
-            .http
-            .get(&full)
-            .send()
-            .await
-            .map_err(|e| format!("Get {full:?}: {}", map_reqwest_error(&e, &ep).message))?;
-        resp.bytes()
-            .await
-            .map(|b| b.to_vec())
-            .map_err(|e| format!("Get {full:?}: {}", map_reqwest_error(&e, &ep).message))
+        let get = async {
+            let resp = self.http.get(&full).send().await?;
+            resp.bytes().await.map(|b| b.to_vec())
+        };
+        match tokio::time::timeout(self.total_timeout, get).await {
+            Ok(got) => {
+                got.map_err(|e| format!("Get {full:?}: {}", map_reqwest_error(&e, &ep).message))
+            }
+            Err(_) => Err(format!(
+                "Get {full:?}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+            )),
+        }
     }
 }
 

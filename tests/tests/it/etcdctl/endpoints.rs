@@ -231,3 +231,36 @@ fn member_commands_and_cluster_health() {
         )
     );
 }
+
+/// A member that accepts connections but never answers (SIGSTOP) is reported as failed after
+/// `--total-timeout`, and the verdict follows: real etcdctl sets no deadline on this probe and
+/// hangs until the member wakes (README lists the difference).
+#[test]
+fn cluster_health_gives_up_on_a_member_that_never_answers() {
+    let c = etcd_tests::cluster::Cluster::start(3);
+    let url = c.members[0].client_url();
+    let ms = members(&url);
+    assert_eq!(ms.len(), 3);
+    let stopped_url = c.members[2].client_url();
+    c.members[2].pause();
+    let o = Ctl::ours(&url).run(&["--total-timeout", "2s", "cluster-health"]);
+    c.members[2].resume();
+    let mut want = String::new();
+    for m in &ms {
+        let u = &m.client_urls[0];
+        if *u == stopped_url {
+            want += &format!(
+                "failed to check the health of member {} on {u}: Get \"{u}/health\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)\n",
+                m.id
+            );
+            want += &format!(
+                "member {} is unreachable: [{u}] are all unreachable\n",
+                m.id
+            );
+        } else {
+            want += &format!("member {} is healthy: got healthy result from {u}\n", m.id);
+        }
+    }
+    want += "cluster is degraded\n";
+    expect(o, &want, "", 5);
+}
