@@ -37,10 +37,9 @@ impl Failure {
 
 pub(super) struct Committer {
     shared: Arc<Shared>,
-    /// A committed log id saved since the last commit: written by the next durable commit
-    /// rather than by a commit of its own, which would double the fsyncs per client write.
-    deferred: Option<Vec<u8>>,
-    /// When a committed id last reached the file.
+    /// When a committed id last reached the file. A saved id (`Shared::committed`) is written
+    /// by a durable commit with other work, never by a commit of its own, which would double
+    /// the fsyncs per client write.
     committed_stored: Option<std::time::Instant>,
     failed: Option<Failure>,
 }
@@ -49,7 +48,6 @@ impl Committer {
     pub(super) fn new(shared: Arc<Shared>) -> Committer {
         Committer {
             shared,
-            deferred: None,
             committed_stored: None,
             failed: None,
         }
@@ -61,22 +59,6 @@ impl Committer {
             answer(group, &Err(failure.to_error()));
             return;
         }
-        // Committed ids only ever grow, and nobody waits for them: keep the latest for the
-        // next commit that has other work to carry it (`write`).
-        let group: Vec<Write> = group
-            .into_iter()
-            .filter_map(|w| match w {
-                Write::SaveCommitted { value } => {
-                    self.deferred = Some(value);
-                    None
-                }
-                w => Some(w),
-            })
-            .collect();
-        if group.is_empty() {
-            return;
-        }
-
         #[cfg(test)]
         let gate = self.shared.gate.clone();
         #[cfg(test)]
@@ -160,27 +142,56 @@ impl Committer {
         Ok(())
     }
 
-    /// One transaction holding the deferred committed id and every write of `group`, in order.
-    /// On any error the transaction is dropped, which aborts it: nothing of it reaches the file
-    /// (and the deferred id is kept for the next attempt).
-    fn write(&mut self, group: &[Write]) -> io::Result<()> {
-        // A group that is only the committed id (the shutdown's) always writes it.
+    /// The saved committed id, if this commit of `group` should write it: it is not in the
+    /// file yet, it is due (an empty group, the shutdown's, always writes it), and every append
+    /// queued before it was saved is durable or in `group`.
+    fn committed_to_write(&self, group: &[Write]) -> Option<Vec<u8>> {
         let due = group.is_empty()
             || self
                 .committed_stored
                 .is_none_or(|at| at.elapsed() >= COMMITTED_EVERY);
-        let guard = self
-            .shared
-            .db
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
+        if !due {
+            return None;
+        }
+        let in_group = group.iter().rev().find_map(|w| match w {
+            Write::Append { seq, .. } => Some(*seq),
+            _ => None,
+        });
+        let durable_below = self.shared.tail().durable_below();
+        let covered = |seq: u64| seq < durable_below || in_group.is_some_and(|last| seq <= last);
+        let committed = lock(&self.shared.committed);
+        committed
+            .as_ref()
+            .filter(|c| !c.stored && c.after_append.is_none_or(covered))
+            .map(|c| c.value.clone())
+    }
+
+    /// Marks `value` as in the file, unless a newer id was saved meanwhile.
+    fn committed_written(&mut self, value: &[u8]) {
+        let mut committed = lock(&self.shared.committed);
+        if let Some(c) = committed.as_mut().filter(|c| c.value == value) {
+            c.stored = true;
+        }
+        self.committed_stored = Some(std::time::Instant::now());
+    }
+
+    /// One transaction holding the saved committed id (when due) and every write of `group`,
+    /// in order. On any error the transaction is dropped, which aborts it: nothing of it
+    /// reaches the file (and the committed id waits for the next attempt).
+    fn write(&mut self, group: &[Write]) -> io::Result<()> {
+        let committed = self.committed_to_write(group);
+        if group.is_empty() && committed.is_none() {
+            return Ok(());
+        }
+        let shared = self.shared.clone();
+        let guard = shared.db.read().unwrap_or_else(PoisonError::into_inner);
         let db = guard.as_ref().ok_or_else(closed)?;
         let mut tx = db.begin_write().map_err(tables::db_err("begin write"))?;
         tx.set_durability(Durability::Immediate)
             .map_err(tables::db_err("set durability"))?;
         {
             let mut w = Writer::new(&tx)?;
-            if let Some(value) = self.deferred.as_ref().filter(|_| due) {
+            if let Some(value) = &committed {
                 w.put_meta(tables::KEY_COMMITTED, value)?;
             }
             for write in group {
@@ -191,7 +202,6 @@ impl Committer {
                         }
                     }
                     Write::SaveVote { value, .. } => w.put_meta(tables::KEY_VOTE, value)?,
-                    Write::SaveCommitted { value } => w.put_meta(tables::KEY_COMMITTED, value)?,
                     Write::TruncateFrom { from, .. } => w.truncate_from(*from)?,
                     Write::Purge {
                         upto, last_purged, ..
@@ -207,9 +217,8 @@ impl Committer {
             ));
         }
         tx.commit().map_err(tables::db_err("commit"))?;
-        if due && self.deferred.is_some() {
-            self.deferred = None;
-            self.committed_stored = Some(std::time::Instant::now());
+        if let Some(value) = &committed {
+            self.committed_written(value);
         }
         Ok(())
     }
@@ -231,7 +240,6 @@ impl Committer {
                 Write::TruncateFrom { from, .. } => tail.truncate_from(*from),
                 Write::Purge { upto, .. } => tail.purge_upto(*upto),
                 Write::SaveVote { value, .. } => *lock(&self.shared.vote) = Some(value.clone()),
-                Write::SaveCommitted { .. } => {}
             }
         }
         if let Some(seq) = last_append {
@@ -239,11 +247,11 @@ impl Committer {
         }
     }
 
-    /// Makes a deferred committed id durable (a clean shutdown keeps the commit index), then
+    /// Makes a saved committed id durable (a clean shutdown keeps the commit index), then
     /// closes the file, reporting the close error that a plain drop would ignore.
     pub(super) fn shutdown(&mut self) -> io::Result<()> {
         // One attempt only: a disk that is still failing must not hold up the shutdown.
-        let flushed = if self.deferred.is_some() && self.failed.is_none() {
+        let flushed = if self.failed.is_none() {
             self.write(&[])
         } else {
             Ok(())
@@ -274,7 +282,6 @@ fn answer(group: Vec<Write>, result: &io::Result<()>) {
             | Write::Purge { reply, .. } => {
                 let _ = reply.send(copy());
             }
-            Write::SaveCommitted { .. } => {}
         }
     }
 }

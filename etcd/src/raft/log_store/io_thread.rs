@@ -1,7 +1,9 @@
 //! The storage thread (`raft-log-io`): the one writer of `raft-log.redb`, and group commit (each
 //! group is applied and answered by `committer.rs`).
 //!
-//! Every write (append, vote, committed, truncate, purge) is a [`Write`] on one FIFO channel.
+//! Every write (append, vote, truncate, purge) is a [`Write`] on one FIFO channel. The committed
+//! log id is not: it waits in [`Shared`] for the next commit that covers the entries it names
+//! (see `committer.rs`), so saving it, once per client write, never wakes this thread.
 //! The thread takes everything that is queued, applies it in arrival order inside ONE redb
 //! transaction and commits it with `Durability::Immediate`: one fsync per batch, however many
 //! writes it holds. Only then does it answer: append callbacks fire, awaited writes get their
@@ -63,10 +65,6 @@ pub(super) enum Write {
         value: Vec<u8>,
         reply: Reply,
     },
-    /// Unsynced by design: nobody waits; it rides on the next durable commit.
-    SaveCommitted {
-        value: Vec<u8>,
-    },
     TruncateFrom {
         from: u64,
         reply: Reply,
@@ -95,7 +93,7 @@ pub(super) struct Shared {
     /// The last durable vote, so `read_vote` (twice per replication read) never touches redb.
     pub(super) vote: Mutex<Option<Vec<u8>>>,
     /// The last committed log id saved, durable or not: what `read_committed` answers.
-    pub(super) committed: Mutex<Option<Vec<u8>>>,
+    pub(super) committed: Mutex<Option<Committed>>,
     pub(super) open: AtomicBool,
     /// Set before a close request is sent (or the channel dropped), so that a commit retrying
     /// on a faulty disk gives up instead of holding the shutdown.
@@ -136,7 +134,7 @@ impl Shared {
         read(guard.as_ref().ok_or_else(closed)?)
     }
 
-    fn check_open(&self) -> io::Result<()> {
+    pub(super) fn check_open(&self) -> io::Result<()> {
         if self.open.load(Ordering::Acquire) {
             Ok(())
         } else {
@@ -151,12 +149,29 @@ impl Shared {
 
     pub(super) fn committed(&self) -> io::Result<Option<Vec<u8>>> {
         self.check_open()?;
-        Ok(lock(&self.committed).clone())
+        Ok(lock(&self.committed).as_ref().map(|c| c.value.clone()))
     }
 
+    /// Keeps `value` for `read_committed` and for the next commit that covers it. It names
+    /// entries openraft has already handed to `append`, so the append queued last is the newest
+    /// it can need.
     pub(super) fn set_committed(&self, value: Vec<u8>) {
-        *lock(&self.committed) = Some(value);
+        let after_append = self.tail().last_seq();
+        *lock(&self.committed) = Some(Committed {
+            value,
+            after_append,
+            stored: false,
+        });
     }
+}
+
+/// A committed log id and whether the file has it yet.
+pub(super) struct Committed {
+    pub(super) value: Vec<u8>,
+    /// Tail sequence number of the last append queued before it was saved: a commit may
+    /// write it only once that append is durable too, or the file could name entries it lacks.
+    pub(super) after_append: Option<u64>,
+    pub(super) stored: bool,
 }
 
 pub(super) fn closed() -> io::Error {
@@ -188,7 +203,11 @@ impl IoThread {
             db: RwLock::new(Some(db)),
             tail: Mutex::new(Tail::default()),
             vote: Mutex::new(vote),
-            committed: Mutex::new(committed),
+            committed: Mutex::new(committed.map(|value| Committed {
+                value,
+                after_append: None,
+                stored: true,
+            })),
             open: AtomicBool::new(true),
             closing: AtomicBool::new(false),
             health,

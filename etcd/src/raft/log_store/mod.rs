@@ -228,15 +228,16 @@ where
 
     /// # Correctness
     ///
-    /// - Unsynced by design: it returns at once and is written by the next durable commit (or a
+    /// - Unsynced by design: it returns at once and is written by a later durable commit (or a
     ///   clean close). Losing it on a crash only makes the restarted node re-apply less; it
     ///   never claims more than was committed.
-    /// - Ordered: it is queued behind every earlier write, so it never reaches the file before
-    ///   the entries it points at.
+    /// - Ordered: no commit writes it before the last append queued ahead of it is durable, so
+    ///   it never reaches the file before the entries it points at.
     async fn save_committed(&mut self, committed: Option<LogIdOf<C>>) -> Result<(), io::Error> {
         let value = encode(tables::KEY_COMMITTED, &committed)?;
-        self.shared().set_committed(value.clone());
-        self.io.send(Write::SaveCommitted { value })
+        self.shared().check_open()?;
+        self.shared().set_committed(value);
+        Ok(())
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogIdOf<C>>, io::Error> {

@@ -44,6 +44,16 @@ impl Tail {
         seq
     }
 
+    /// Sequence number of the latest append, if any.
+    pub(super) fn last_seq(&self) -> Option<u64> {
+        self.next_seq.checked_sub(1)
+    }
+
+    /// Every append with a sequence number below this is committed to redb.
+    pub(super) fn durable_below(&self) -> u64 {
+        self.durable_below
+    }
+
     /// Records that every append with sequence number `<= seq` is committed to redb (the
     /// storage thread calls this after the commit returned), and evicts the oldest committed
     /// rows beyond the cache size. Pending rows are never evicted.
