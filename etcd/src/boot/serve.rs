@@ -133,7 +133,7 @@ async fn serve_with(
         &mut servers,
         listeners.client,
         &client,
-        http::client_router(app, watchers),
+        http::client_router(app, watchers, config.enable_mod),
         &shutdown,
     );
     tracing::info!(

@@ -208,3 +208,40 @@ pub fn parse_form(
         None => Ok(form),
     }
 }
+
+/// Reads a request's body as Go's `ParseForm` would (at most [`MAX_FORM_SIZE`]) and parses the
+/// form from it and the query.
+pub async fn read_form(
+    method: Method,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Body,
+) -> Result<Form, EtcdError> {
+    let read = axum::body::to_bytes(body, MAX_FORM_SIZE + 1).await;
+    let broken;
+    let body = match &read {
+        Ok(b) if b.len() > MAX_FORM_SIZE => Body::TooLarge,
+        Ok(b) => Body::Read(b),
+        Err(e) if is_length_limit(e) => Body::TooLarge,
+        Err(e) => {
+            broken = e.to_string();
+            Body::Broken(&broken)
+        }
+    };
+    let content_type = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    parse_form(method, parts.uri.query(), content_type, body)
+}
+
+/// Whether reading the body stopped at the size limit (rather than the client going away).
+fn is_length_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}

@@ -16,7 +16,7 @@ use futures::StreamExt;
 use super::App;
 use super::credentials;
 use super::error::error_response;
-use super::form::{self, Body as FormBody, MAX_FORM_SIZE, Method};
+use super::form::{self, Method};
 use super::json;
 use super::request::KeyRequest;
 use crate::cluster::Cluster;
@@ -53,34 +53,12 @@ async fn handle(State(app): State<App>, req: Request) -> Response {
     let Some(method) = Method::parse(parts.method.as_str()) else {
         return super::method_not_allowed("HEAD,GET,PUT,POST,DELETE");
     };
-    let read = axum::body::to_bytes(body, MAX_FORM_SIZE + 1).await;
-    let broken;
-    let body = match &read {
-        Ok(b) if b.len() > MAX_FORM_SIZE => FormBody::TooLarge,
-        Ok(b) => FormBody::Read(b),
-        Err(e) if is_length_limit(e) => FormBody::TooLarge,
-        Err(e) => {
-            broken = e.to_string();
-            FormBody::Broken(&broken)
-        }
-    };
     let key = decoded.get(PREFIX.len()..).unwrap_or_default();
-    let mut resp = serve(&app, method, key, &parts, body).await;
+    let form = form::read_form(method, &parts, body).await;
+    let mut resp = serve(&app, method, key, &parts, form).await;
     resp.headers_mut()
         .insert(CLUSTER_ID, app.cluster_id_header.clone());
     resp
-}
-
-/// Whether reading the body stopped at the size limit (rather than the client going away).
-fn is_length_limit(e: &axum::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
-            return true;
-        }
-        source = s.source();
-    }
-    false
 }
 
 async fn serve(
@@ -88,21 +66,15 @@ async fn serve(
     method: Method,
     key: &[u8],
     parts: &axum::http::request::Parts,
-    body: FormBody<'_>,
+    form: Result<form::Form, etcd_common::EtcdError>,
 ) -> Response {
-    let query = parts.uri.query();
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let (req, recursive) =
-        match form::parse_form(method, query, content_type, body).and_then(|form| {
-            let recursive = form.boolean("recursive").unwrap_or(false);
-            KeyRequest::parse(method, key, form).map(|r| (r, recursive))
-        }) {
-            Ok(r) => r,
-            Err(e) => return error_response(&e),
-        };
+    let (req, recursive) = match form.and_then(|form| {
+        let recursive = form.boolean("recursive").unwrap_or(false);
+        KeyRequest::parse(method, key, form).map(|r| (r, recursive))
+    }) {
+        Ok(r) => r,
+        Err(e) => return error_response(&e),
+    };
     let write = !matches!(method, Method::Get | Method::Head);
     let caller = credentials::Caller::new(&parts.headers, &parts.extensions);
     if let Err(refused) = credentials::authorize_key(app, caller, write, key, recursive).await {

@@ -9,6 +9,7 @@ pub mod form;
 pub mod json;
 pub mod keys;
 pub mod limits;
+pub mod modules;
 pub mod request;
 
 use std::sync::Arc;
@@ -49,9 +50,14 @@ impl App {
     }
 }
 
-/// The client-facing router; `watchers` caps the pending watches of each client address.
-pub fn client_router(app: App, watchers: Arc<limits::Watchers>) -> Router {
-    Router::new()
+/// The client-facing router; `watchers` caps the pending watches of each client address;
+/// `enable_mod` serves etcd 0.3's lock and leader modules.
+pub fn client_router(app: App, watchers: Arc<limits::Watchers>, enable_mod: bool) -> Router {
+    let mut router = Router::new();
+    if enable_mod {
+        router = router.merge(modules::routes());
+    }
+    router
         .merge(keys::routes())
         .merge(admin::routes())
         .merge(auth::routes())
@@ -70,6 +76,10 @@ pub fn client_router(app: App, watchers: Arc<limits::Watchers>) -> Router {
 
 /// Go's `http.Error` text responses (`text/plain; charset=utf-8`, `nosniff`).
 fn go_error(status: StatusCode, text: &'static str) -> Response {
+    go_error_text(status, text.to_string())
+}
+
+fn go_error_text(status: StatusCode, text: String) -> Response {
     let mut resp = (status, text).into_response();
     let h = resp.headers_mut();
     h.insert(

@@ -22,6 +22,7 @@ mod etcdctl_pipes;
 mod faults;
 mod keys_api;
 mod limits;
+mod modules;
 mod peer_security;
 mod restart;
 mod tls;

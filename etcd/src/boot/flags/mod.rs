@@ -86,6 +86,8 @@ pub struct Config {
     pub peer_client_tls: crate::boot::tls::PeerClientTls,
     /// Timeouts and caps on the listeners' connections and on watchers per client address.
     pub limits: crate::boot::conn::Limits,
+    /// Serve the 0.3 lock and leader modules (`--enable-mod`).
+    pub enable_mod: bool,
 }
 
 impl Config {
@@ -182,6 +184,7 @@ impl Config {
             tls: tls_flags(m),
             peer_client_tls: Default::default(),
             limits: limit_flags(m)?,
+            enable_mod: m.get_one::<bool>("enable-mod").copied().unwrap_or(false),
             name,
         })
     }
