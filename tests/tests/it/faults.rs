@@ -146,9 +146,10 @@ fn leader_killed_while_its_fsync_lags_its_followers() {
         .map(|r| r.status().as_u16())
     };
     // Every commit of the leader's log now sleeps 5 s: what it writes next is durable on the
-    // followers only.
+    // followers only. The hook rereads its file at most every 50 ms, so the first few writes
+    // below may still be ordinary ones; the first commit that stalls holds every later one
+    // for the rest of the loop.
     net.nodes[l].set_fsync_stall(Some((Duration::from_secs(5), Duration::ZERO)));
-    std::thread::sleep(Duration::from_millis(200)); // the hook rereads its file every 50 ms
     let mut acked = 0;
     for i in 0..30 {
         if put(&urls[l], &format!("k{}", i % 5), &format!("before-{i}")) == Some(200) {
