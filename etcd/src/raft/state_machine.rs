@@ -1,7 +1,7 @@
 //! Applies committed commands to the v2 store; builds, persists and installs snapshots.
 //!
 //! The store lives in memory (as etcd's own v2 store does); durability comes from the raft log
-//! plus the latest snapshot, which is kept in the `snapshot` file (`snapshot_file.rs`). A
+//! plus the latest snapshot, which is kept in the `snapshot` file (`snapshot_file/`). A
 //! restart loads that snapshot and openraft re-applies the log tail up to the saved commit
 //! index. This is the only caller of [`Store::apply`].
 //!

@@ -68,7 +68,7 @@ impl std::fmt::Display for ApplyResult {
     }
 }
 
-/// A snapshot file, open (see `snapshot_file.rs`): snapshots are never in memory whole.
+/// A snapshot file, open (see `snapshot_file/`): snapshots are never in memory whole.
 pub type SnapshotData = super::snapshot_file::SnapshotData;
 
 openraft::declare_raft_types!(
