@@ -97,7 +97,11 @@ impl KeyRequest {
         let sorted = form.boolean("sorted")?;
         let wait = form.boolean("wait")?;
         let dir = form.boolean("dir")?;
-        let quorum = form.boolean("quorum")?;
+        // etcd 0.4's `consistent=true` asked for a read from the leader, the latest state; a
+        // quorum read gives that. etcd 3.4 ignores the parameter, so a value that is not true
+        // is ignored too, never an error.
+        let consistent = form.first("consistent").and_then(parse_bool) == Some(true);
+        let quorum = form.boolean("quorum")? || consistent;
         let stream = form.boolean("stream")?;
         if wait && method != Method::Get {
             return Err(invalid(
@@ -374,6 +378,14 @@ mod tests {
         ));
         assert!(matches!(
             req(Method::Head, "", "").unwrap(),
+            KeyRequest::Get { quorum: false, .. }
+        ));
+        assert!(matches!(
+            req(Method::Get, "consistent=true", "").unwrap(),
+            KeyRequest::Get { quorum: true, .. }
+        ));
+        assert!(matches!(
+            req(Method::Get, "consistent=maybe", "").unwrap(),
             KeyRequest::Get { quorum: false, .. }
         ));
         assert!(matches!(

@@ -117,12 +117,17 @@ fn write_while_paused(c: &Cluster, p: usize, other: usize, target: &str) -> Outc
     (acked, unsure)
 }
 
-/// Right after resuming, every quorum read on `m` for 1.5 s reflects `latest` or fails.
+/// Right after resuming, every quorum read on `m` for 1.5 s reflects `latest` or fails; so
+/// does every read with etcd 0.4's `consistent=true` (asked in turn with `quorum=true`).
 fn check_quorum_reads_after_resume(m: &Member, latest: &str, target: &str) {
     let mut answers = BTreeMap::<String, usize>::new();
     let until = Instant::now() + Duration::from_millis(1500);
+    let reads = ["/v2/keys/lin?quorum=true", "/v2/keys/lin?consistent=true"];
+    let mut turn = 0;
     while Instant::now() < until {
-        let answer = match probe(&m.url("/v2/keys/lin?quorum=true"), Duration::from_secs(5)) {
+        turn += 1;
+        let read = reads[turn % reads.len()];
+        let answer = match probe(&m.url(read), Duration::from_secs(5)) {
             None => "transport error".to_string(),
             Some(r) if r.status == 200 => {
                 let v = node(&r)["value"].as_str().unwrap_or_default().to_string();
