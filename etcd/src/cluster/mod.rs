@@ -88,6 +88,7 @@ impl Cluster {
             heartbeat_ms: config.heartbeat_interval_ms,
             election_ms: config.election_timeout_ms,
             snapshot_count: config.snapshot_count,
+            force_new_cluster: config.force_new_cluster,
         };
         let (node, shared) =
             RaftNode::start(settings, peers.clone(), identity.bootstrap.clone()).await?;

@@ -26,6 +26,8 @@ pub struct Settings<'a> {
     pub heartbeat_ms: u64,
     pub election_ms: u64,
     pub snapshot_count: u64,
+    /// `--force-new-cluster`: make this member, with its data, a cluster of one.
+    pub force_new_cluster: bool,
 }
 
 /// A member's role as etcd names it in `/v2/stats/self`.
@@ -199,7 +201,11 @@ impl RaftNode {
         })
         .await
         .map_err(io::Error::other)??;
-        let sm = StateMachine::open(s.dir, disk).await?;
+        let mut sm = StateMachine::open(s.dir, disk).await?;
+        let mut log_store = log_store;
+        if s.force_new_cluster {
+            super::force_new::rewrite(&mut log_store, &mut sm, s.member_id).await?;
+        }
         let shared = sm.shared();
         let network = NetworkFactory::new(peers, shared.clone());
         let raft = Raft::new(s.member_id, Arc::new(config), network, log_store, sm)

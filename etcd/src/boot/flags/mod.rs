@@ -88,6 +88,8 @@ pub struct Config {
     pub limits: crate::boot::conn::Limits,
     /// Serve the 0.3 lock and leader modules (`--enable-mod`).
     pub enable_mod: bool,
+    /// Start as a cluster of one with the data in the data dir (`--force-new-cluster`).
+    pub force_new_cluster: bool,
 }
 
 impl Config {
@@ -185,6 +187,10 @@ impl Config {
             peer_client_tls: Default::default(),
             limits: limit_flags(m)?,
             enable_mod: m.get_one::<bool>("enable-mod").copied().unwrap_or(false),
+            force_new_cluster: m
+                .get_one::<bool>("force-new-cluster")
+                .copied()
+                .unwrap_or(false),
             name,
         })
     }

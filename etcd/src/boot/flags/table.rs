@@ -105,7 +105,7 @@ pub const FLAGS: &[(&str, Kind, &str, bool, &str)] = &[
     ("proxy-dial-timeout", Value, "1000", IGNORED, "Time (in milliseconds) for a dial to timeout."),
     ("proxy-write-timeout", Value, "5000", IGNORED, "Time (in milliseconds) for a write to timeout."),
     ("proxy-read-timeout", Value, "0", IGNORED, "Time (in milliseconds) for a read to timeout."),
-    ("force-new-cluster", Bool, "false", IGNORED, "Force to create a new one-member cluster."),
+    ("force-new-cluster", Bool, "false", USED, "Force to create a new one-member cluster."),
     ("experimental-initial-corrupt-check", Bool, "false", IGNORED, "Enable to check data corruption before serving any client/peer traffic."),
     ("experimental-corrupt-check-time", Value, "0s", IGNORED, "Duration of time between cluster corruption check passes."),
     ("experimental-enable-v2v3", Value, "", IGNORED, "Serve v2 requests through the v3 backend under a given prefix."),

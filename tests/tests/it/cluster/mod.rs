@@ -61,5 +61,6 @@ mod disruption;
 mod failover;
 mod membership;
 mod quiet_logs;
+mod recovery;
 mod replication;
 mod snapshot_catchup;
