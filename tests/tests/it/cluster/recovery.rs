@@ -33,7 +33,7 @@ fn force_new_cluster_makes_one_survivor_a_cluster_of_one_with_its_data() {
             .collect()
     };
     assert_eq!(tree(&c), want);
-    assert_eq!(list(&c), [survivor.clone()]);
+    assert_eq!(list(&c), vec![survivor.as_str()]);
     let r = write_until_ok(&c.members[0], "PUT", "/v2/keys/after", &[("value", "1")]);
     assert_eq!(r.status, 201, "{r:?}");
 
@@ -42,7 +42,7 @@ fn force_new_cluster_makes_one_survivor_a_cluster_of_one_with_its_data() {
     c.members[0].kill();
     c.members[0].spawn();
     c.members[0].wait_ready();
-    assert_eq!(list(&c), [survivor.clone()]);
+    assert_eq!(list(&c), vec![survivor.as_str()]);
     let r = c.members[0].get("/v2/keys/after?quorum=true");
     assert_eq!(node(&r)["value"], "1", "{r:?}");
     write_until_ok(&c.members[0], "PUT", "/v2/keys/after", &[("value", "2")]);
