@@ -275,6 +275,12 @@ fn the_leader_module_elects_one_name_at_a_time() {
     let r = d.put(LEADER, &[("name", "baz")]);
     let ttl_nan = "The given TTL in POST form is not a number";
     assert_error(&r, 400, 202, ttl_nan, "Acquire");
+    let r = d.post(LEADER, &[("ttl", "300"), ("name", "baz")]);
+    assert_eq!(
+        (r.status, r.header("Allow")),
+        (405, Some("GET,PUT,DELETE")),
+        "{r:?}"
+    );
 
     assert_text(
         &d.delete(&format!("{LEADER}?name=foo.mydomain.com")),

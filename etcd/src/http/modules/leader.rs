@@ -7,7 +7,7 @@ use axum::response::Response;
 use etcd_common::{ErrorCode, EtcdError};
 
 use super::lock::{Lock, Reply};
-use super::{acquire_params, checked, respond};
+use super::{Allowed, acquire_params, checked, respond};
 use crate::http::App;
 use crate::http::form::Method;
 
@@ -17,7 +17,11 @@ pub(super) async fn handler(
     req: Request,
 ) -> Response {
     let lock = Lock::new(app.cluster.clone(), &name);
-    let (method, mut form) = match checked(&app, &lock, req, "GET,PUT,DELETE").await {
+    const METHODS: Allowed = (
+        &[Method::Get, Method::Put, Method::Delete],
+        "GET,PUT,DELETE",
+    );
+    let (method, mut form) = match checked(&app, &lock, req, METHODS).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
@@ -43,7 +47,8 @@ pub(super) async fn handler(
                 lock.release("", &candidate).await
             }
         }
-        Method::Post => return crate::http::method_not_allowed("GET,PUT,DELETE"),
+        // `checked` lets no other method through.
+        Method::Post => return crate::http::method_not_allowed(METHODS.1),
     };
     respond(reply)
 }

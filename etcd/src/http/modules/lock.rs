@@ -159,10 +159,9 @@ impl Lock {
             // Only the predecessor's change can make this child the first; whatever it was
             // (deleted, expired, renewed), look again.
             let before = &children[pos - 1];
-            let watch = self
+            let mut watch = self
                 .cluster
-                .watch(&before.key, false, false, etcd_index + 1);
-            let Ok(mut watch) = watch else { continue };
+                .watch(&before.key, false, false, etcd_index + 1)?;
             let _unwatch = Unwatch(&self.cluster, watch.id);
             loop {
                 let tick = next_keep_alive.unwrap_or_else(far_future);
@@ -402,8 +401,11 @@ impl Drop for Abandon {
         let Some(key) = self.key.take() else { return };
         let cluster = self.cluster.clone();
         // Dropped inside the handler's future, so on the runtime (also when hyper drops the
-        // future of a client that hung up).
-        tokio::spawn(async move {
+        // future of a client that hung up); a runtime going away takes the TTL's way out.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
             let cmd = Command {
                 now: time::now(),
                 op: Op::Delete {

@@ -28,7 +28,11 @@ pub fn routes() -> Router<App> {
 
 async fn lock_handler(State(app): State<App>, Path(name): Path<String>, req: Request) -> Response {
     let lock = Lock::new(app.cluster.clone(), &name);
-    let (method, mut form) = match checked(&app, &lock, req, "GET,POST,PUT,DELETE").await {
+    const METHODS: Allowed = (
+        &[Method::Get, Method::Post, Method::Put, Method::Delete],
+        "GET,POST,PUT,DELETE",
+    );
+    let (method, mut form) = match checked(&app, &lock, req, METHODS).await {
         Ok(r) => r,
         Err(resp) => return resp,
     };
@@ -63,17 +67,20 @@ fn acquire_params(form: &Form, cause: &str) -> Result<(i64, Wait), etcd_common::
     Ok((ttl, wait))
 }
 
+/// The methods a module serves, and its `Allow` list for the others.
+type Allowed = (&'static [Method], &'static str);
+
 /// The method, the form, and the caller's permission on the lock's keys (a write for anything
 /// but GET), or the response refusing the request.
 async fn checked(
     app: &App,
     lock: &Lock,
     req: Request,
-    allow: &'static str,
+    (methods, allow): Allowed,
 ) -> Result<(Method, Form), Response> {
     let (parts, body): (_, Body) = req.into_parts();
     let method = Method::parse(parts.method.as_str())
-        .filter(|m| *m != Method::Head)
+        .filter(|m| methods.contains(m))
         .ok_or_else(|| super::method_not_allowed(allow))?;
     let form = form::read_form(method, &parts, body)
         .await
