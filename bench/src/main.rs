@@ -141,12 +141,18 @@ async fn run(groups: &[Group], rounds: usize, bins: &[Bin], opts: &Opts) -> Tabl
     let bar = progress((groups.len() * rounds * bins.len()) as u64);
     let mut table = Table::default();
     let mut floors = Vec::new();
+    let mut redb_floors = Vec::new();
     for &g in groups {
         for round in 1..=rounds {
             if g == Group::Put {
-                match fsync::measure(&opts.dir, opts.phase.min(Duration::from_secs(2))) {
+                let probe = opts.phase.min(Duration::from_secs(2));
+                match fsync::measure(&opts.dir, probe) {
                     Ok(f) => floors.push(f),
                     Err(e) => bar.println(format!("fsync floor: {e:#}")),
+                }
+                match fsync::measure_redb(&opts.dir, probe) {
+                    Ok(f) => redb_floors.push(f),
+                    Err(e) => bar.println(format!("redb commit floor: {e:#}")),
                 }
             }
             for bin in bins {
@@ -167,19 +173,33 @@ async fn run(groups: &[Group], rounds: usize, bins: &[Bin], opts: &Opts) -> Tabl
         }
     }
     bar.finish_and_clear();
-    if !floors.is_empty() {
-        let mut p50: Vec<f64> = floors.iter().map(|f| f.p50_ms).collect();
-        p50.sort_by(f64::total_cmp);
-        let mut rate: Vec<f64> = floors.iter().map(|f| f.per_sec).collect();
-        rate.sort_by(f64::total_cmp);
-        let note = format!(
-            "disk's fsync floor in the same run: p50 {:.3} ms, {:.0} fsyncs/s (median)",
-            p50[p50.len() / 2],
-            rate[rate.len() / 2]
+    if let Some((p50, rate)) = medians(&floors) {
+        let mut note = format!(
+            "disk's fsync floor in the same run: p50 {p50:.3} ms, {rate:.0} fsyncs/s (median)"
         );
+        if let Some((p50, rate)) = medians(&redb_floors) {
+            note.push_str(&format!(
+                "; one durable redb commit of one log row: p50 {p50:.3} ms, {rate:.0}/s"
+            ));
+        }
         table.note(workloads::kv::SEQ_PUT, note);
     }
     table
+}
+
+/// Median p50 and median rate of the probes, if any ran.
+fn medians(floors: &[fsync::Floor]) -> Option<(f64, f64)> {
+    if floors.is_empty() {
+        return None;
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    Some((
+        median(floors.iter().map(|f| f.p50_ms).collect()),
+        median(floors.iter().map(|f| f.per_sec).collect()),
+    ))
 }
 
 /// A progress bar on stderr, drawn only on a terminal.
