@@ -23,6 +23,17 @@ pub struct Floor {
     pub per_sec: f64,
 }
 
+impl Floor {
+    /// From per-operation latencies (seconds) over `total` seconds.
+    fn of(mut lat: Vec<f64>, total: f64) -> Floor {
+        lat.sort_by(f64::total_cmp);
+        Floor {
+            p50_ms: lat.get(lat.len() / 2).copied().unwrap_or(0.0) * 1000.0,
+            per_sec: lat.len() as f64 / total.max(1e-9),
+        }
+    }
+}
+
 /// Write+fdatasync loops for `dur` (and at most 100,000 of them).
 pub fn measure(dir: &Path, dur: Duration) -> Result<Floor> {
     let mut f = tempfile::tempfile_in(dir)?;
@@ -41,12 +52,7 @@ pub fn measure(dir: &Path, dur: Duration) -> Result<Floor> {
         lat.push(t.elapsed().as_secs_f64());
         i += 1;
     }
-    let total = start.elapsed().as_secs_f64();
-    lat.sort_by(f64::total_cmp);
-    Ok(Floor {
-        p50_ms: lat.get(lat.len() / 2).copied().unwrap_or(0.0) * 1000.0,
-        per_sec: lat.len() as f64 / total.max(1e-9),
-    })
+    Ok(Floor::of(lat, start.elapsed().as_secs_f64()))
 }
 
 /// Rows in the table before timing: a log that is neither empty nor long (openraft keeps up to
@@ -85,10 +91,5 @@ pub fn measure_redb(dir: &Path, dur: Duration) -> Result<Floor> {
         lat.push(t.elapsed().as_secs_f64());
         i += 1;
     }
-    let total = start.elapsed().as_secs_f64();
-    lat.sort_by(f64::total_cmp);
-    Ok(Floor {
-        p50_ms: lat.get(lat.len() / 2).copied().unwrap_or(0.0) * 1000.0,
-        per_sec: lat.len() as f64 / total.max(1e-9),
-    })
+    Ok(Floor::of(lat, start.elapsed().as_secs_f64()))
 }
