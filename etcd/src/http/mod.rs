@@ -23,9 +23,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cluster::Cluster;
 
-/// What every handler gets.
+/// What every handler gets. Axum clones the state for every request and every middleware
+/// layer, so it is one `Arc`: a clone of the fields themselves (three `Arc`s, a cancellation
+/// token that locks its tree, a header value) showed in the profile of a 64-client write load.
 #[derive(Clone)]
-pub struct App {
+pub struct App(Arc<AppState>);
+
+pub struct AppState {
     pub cluster: Arc<Cluster>,
     /// Cancelled on shutdown so open watches end and the server can drain.
     pub shutdown: CancellationToken,
@@ -36,17 +40,25 @@ pub struct App {
     pub last_watch_line: Arc<keys::LastWatchLine>,
 }
 
+impl std::ops::Deref for App {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.0
+    }
+}
+
 impl App {
     pub fn new(cluster: Arc<Cluster>, shutdown: CancellationToken) -> App {
         let cluster_id_header = HeaderValue::from_str(&format!("{:x}", cluster.cluster_id))
             .unwrap_or(HeaderValue::from_static("0"));
-        App {
+        App(Arc::new(AppState {
             cluster,
             shutdown,
             cluster_id_header,
             verifier: credentials::verifier(),
             last_watch_line: Arc::default(),
-        }
+        }))
     }
 }
 
