@@ -10,6 +10,7 @@ pub mod membership;
 pub mod network;
 pub mod node;
 mod panic_hook;
+mod races;
 pub mod rpc;
 pub mod snapshot_file;
 mod snapshot_format;

@@ -14,6 +14,7 @@ use openraft::{Config as RaftConfig, Instant as _, ServerState, SnapshotPolicy};
 use super::log_store::{DiskHealth, LogStore};
 use super::membership::{self, MemberOp, MemberOpError};
 use super::network::{NetworkFactory, PeerClient};
+use super::races::{Entry, Races};
 use super::state_machine::{Shared, StateMachine};
 use super::types::{ApplyResult, ForwardToLeader, MemberInfo, Raft, TypeConfig};
 use crate::store::Command;
@@ -107,6 +108,9 @@ pub struct Applied {
 #[derive(Clone)]
 pub struct RaftNode {
     raft: Raft,
+    /// The applied tree, for compares settled without the log.
+    shared: Arc<Shared>,
+    races: Arc<Races>,
 }
 
 fn role_of(state: ServerState) -> Role {
@@ -217,7 +221,12 @@ impl RaftNode {
         if let (false, Some(members)) = (initialized, bootstrap) {
             raft.initialize(members).await.map_err(io::Error::other)?;
         }
-        Ok((RaftNode { raft }, shared))
+        let node = RaftNode {
+            raft,
+            shared: shared.clone(),
+            races: Arc::default(),
+        };
+        Ok((node, shared))
     }
 
     /// The openraft handle, for the peer router (inside `raft/` only).
@@ -313,8 +322,18 @@ impl RaftNode {
         StatusWatch(self.raft.server_metrics())
     }
 
-    /// Replicate `cmd` and apply it, here, on the leader.
+    /// Replicate `cmd` and apply it, here, on the leader; a compare that has already lost
+    /// its race is answered from the applied tree instead (see `races.rs`).
     pub async fn write(&self, cmd: Command) -> Result<Applied, WriteError> {
+        let _flight = match self.races.enter(&cmd, &self.shared).await {
+            Entry::Propose(flight) => flight,
+            Entry::Settled(e) => {
+                return Ok(Applied {
+                    result: ApplyResult::from_result(Err(e)),
+                    raft_index: self.shared.applied_index(),
+                });
+            }
+        };
         match self.raft.client_write(cmd).await {
             Ok(r) => Ok(Applied {
                 result: r.data,

@@ -18,6 +18,7 @@ mod command;
 mod event;
 mod feed;
 mod history;
+mod lost_race;
 mod ops;
 pub mod path;
 mod snapshot;

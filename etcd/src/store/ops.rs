@@ -356,7 +356,7 @@ fn check_writable_depth(node_path: &[u8], curr: u64) -> Result<(), EtcdError> {
 }
 
 /// etcd: `node.Compare` and `getCompareFailCause`.
-fn compare(
+pub(super) fn compare(
     node: &TreeNode,
     prev_value: &[u8],
     prev_index: u64,

@@ -8,6 +8,7 @@
 mod admin;
 mod auth;
 mod bytes;
+mod cas_races;
 mod cluster;
 mod compat_with_real_etcd;
 mod connections;

@@ -2,6 +2,7 @@
 //! one file per concern below.
 
 mod bytes;
+mod lost_race;
 mod snapshot;
 mod ttl;
 mod watch;
