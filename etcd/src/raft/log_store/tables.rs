@@ -28,9 +28,11 @@ pub(super) const KEY_LAST_PURGED: &str = "last_purged";
 pub(super) type Row = (u64, Vec<u8>);
 
 /// redb's page cache for the log. The log is written once and read back only by lagging
-/// followers and restarts (recent entries are served from the in-memory tail), so a small cache
-/// suffices; redb's default (1 GiB ceiling) only inflates resident memory.
-const CACHE_BYTES: usize = 16 << 20;
+/// followers and restarts (recent entries are served from the in-memory tail), and the kernel's
+/// page cache is under it anyway, so a small cache suffices: 4 MiB rather than 16 took the RSS
+/// of 100k keys from 120 to 105 MiB with no change in PUT throughput (etcd-bench --only
+/// disk,put); redb's default (1 GiB ceiling) only inflates resident memory.
+const CACHE_BYTES: usize = 4 << 20;
 
 /// Adds context to any redb error, keeping the `io::ErrorKind` when redb wraps an I/O error
 /// (so ENOSPC stays `StorageFull` on its way to openraft).
