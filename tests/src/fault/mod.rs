@@ -13,6 +13,7 @@ mod mix;
 pub mod proxy;
 pub mod report;
 pub mod scenario;
+mod verdict;
 pub mod workload;
 
 use std::collections::HashMap;
