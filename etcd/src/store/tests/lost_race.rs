@@ -67,17 +67,7 @@ fn what_may_still_succeed_or_is_not_a_file_is_left_to_the_log() {
     assert!(s.settled_failure(&cas("/k", "", 100)).is_none());
     assert!(s.settled_failure(&cas("/k", "", 0)).is_none());
     // Directories, the root and a path through a file answer other errors in apply.
-    op(
-        &mut s,
-        Op::Set {
-            path: "/d".into(),
-            dir: true,
-            value: "".into(),
-            expire_at: None,
-            refresh: false,
-        },
-    )
-    .unwrap();
+    mkdir(&mut s, "/d");
     assert!(s.settled_failure(&cas("/d", "", 1)).is_none());
     assert!(s.settled_failure(&cas("/", "", 1)).is_none());
     assert!(s.settled_failure(&cas("/k/below", "", 1)).is_none());

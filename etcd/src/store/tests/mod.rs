@@ -33,6 +33,20 @@ fn set(s: &mut Store, k: &str, v: &str) -> Result<Arc<Event>, EtcdError> {
     .map(|e| e.expect("event"))
 }
 
+fn mkdir(s: &mut Store, k: &str) {
+    op(
+        s,
+        Op::Set {
+            path: k.into(),
+            dir: true,
+            value: "".into(),
+            expire_at: None,
+            refresh: false,
+        },
+    )
+    .expect("mkdir");
+}
+
 fn op(s: &mut Store, o: Op) -> Result<Arc<Event>, EtcdError> {
     s.apply(cmd(o)).map(|e| e.expect("event"))
 }

@@ -188,17 +188,7 @@ fn root_is_read_only() {
 #[test]
 fn directories_delete_rules() {
     let mut s = Store::new();
-    op(
-        &mut s,
-        Op::Set {
-            path: "/d".into(),
-            dir: true,
-            value: "".into(),
-            expire_at: None,
-            refresh: false,
-        },
-    )
-    .unwrap();
+    mkdir(&mut s, "/d");
     // setting a dir over a dir is 102
     assert_eq!(
         op(
