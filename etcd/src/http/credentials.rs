@@ -63,7 +63,8 @@ fn user_from_client_certificate(auth: &AuthState, caller: Caller<'_>) -> Option<
     Some(user)
 }
 
-/// How many verified (user, hash, password) digests to remember before starting afresh.
+/// How many (user, hash, password) digests each of the two caches remembers before starting
+/// afresh.
 const CACHE_CAPACITY: usize = 1024;
 
 /// Checks passwords against bcrypt hashes off the async workers, with bounded concurrency.
@@ -71,6 +72,11 @@ pub struct Verifier {
     permits: Semaphore,
     salt: [u8; 16],
     verified: Mutex<HashSet<[u8; 20]>>,
+    /// Digests that failed. A client retrying with a wrong password (a stale config in a
+    /// loop) is answered without a bcrypt run each time, so it cannot fill the permits' queue
+    /// ahead of a right password. Kept apart from `verified`: a flood of distinct wrong
+    /// passwords churns this set only, never the logins that worked.
+    refused: Mutex<HashSet<[u8; 20]>>,
 }
 
 impl Default for Verifier {
@@ -91,6 +97,7 @@ impl Verifier {
             permits: Semaphore::new((cores / 2).max(1)),
             salt,
             verified: Mutex::new(HashSet::new()),
+            refused: Mutex::new(HashSet::new()),
         }
     }
 
@@ -110,18 +117,27 @@ impl Verifier {
         if self.verified.lock().is_ok_and(|v| v.contains(&key)) {
             return true;
         }
+        if self.refused.lock().is_ok_and(|r| r.contains(&key)) {
+            return false;
+        }
         let Ok(_permit) = self.permits.acquire().await else {
             return false;
         };
         let (hash, password) = (user.password.clone(), password.to_string());
-        let ok = tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash))
-            .await
-            .is_ok_and(|r| r.unwrap_or(false));
-        if ok && let Ok(mut v) = self.verified.lock() {
-            if v.len() >= CACHE_CAPACITY {
-                v.clear();
+        // A malformed hash fails every time, so it is remembered like a wrong password; a
+        // task that did not finish (shutdown) is not.
+        let Ok(outcome) =
+            tokio::task::spawn_blocking(move || bcrypt::verify(password, &hash)).await
+        else {
+            return false;
+        };
+        let ok = outcome.unwrap_or(false);
+        let cache = if ok { &self.verified } else { &self.refused };
+        if let Ok(mut c) = cache.lock() {
+            if c.len() >= CACHE_CAPACITY {
+                c.clear();
             }
-            v.insert(key);
+            c.insert(key);
         }
         ok
     }
@@ -263,6 +279,51 @@ mod tests {
             Presented::Basic { user, password } => Some((user, password)),
             _ => None,
         }
+    }
+
+    fn user(password: &str) -> User {
+        User {
+            user: "alice".into(),
+            password: bcrypt::hash(password, 4).unwrap(),
+            roles: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn outcomes_are_remembered_apart_and_per_hash() {
+        let v = Verifier::new();
+        let alice = user("right");
+        assert!(!v.check(&alice, "wrong").await);
+        assert!(
+            v.refused
+                .lock()
+                .unwrap()
+                .contains(&v.digest(&alice, "wrong"))
+        );
+        assert!(v.check(&alice, "right").await);
+        assert!(
+            v.verified
+                .lock()
+                .unwrap()
+                .contains(&v.digest(&alice, "right"))
+        );
+        // Churning the refusals (a flood of distinct wrong passwords) keeps the logins.
+        for i in 0..=CACHE_CAPACITY {
+            v.refused
+                .lock()
+                .unwrap()
+                .insert(v.digest(&alice, &i.to_string()));
+        }
+        assert!(!v.check(&alice, "another").await);
+        assert!(
+            v.verified
+                .lock()
+                .unwrap()
+                .contains(&v.digest(&alice, "right"))
+        );
+        // A new password is a new hash: the old refusal does not hold against it.
+        let changed = user("wrong");
+        assert!(v.check(&changed, "wrong").await);
     }
 
     #[test]
