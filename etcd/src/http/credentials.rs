@@ -289,38 +289,25 @@ mod tests {
         }
     }
 
+    fn holds(set: &Mutex<HashSet<[u8; 20]>>, v: &Verifier, user: &User, password: &str) -> bool {
+        set.lock().unwrap().contains(&v.digest(user, password))
+    }
+
     #[tokio::test]
     async fn outcomes_are_remembered_apart_and_per_hash() {
         let v = Verifier::new();
         let alice = user("right");
         assert!(!v.check(&alice, "wrong").await);
-        assert!(
-            v.refused
-                .lock()
-                .unwrap()
-                .contains(&v.digest(&alice, "wrong"))
-        );
+        assert!(holds(&v.refused, &v, &alice, "wrong"));
         assert!(v.check(&alice, "right").await);
-        assert!(
-            v.verified
-                .lock()
-                .unwrap()
-                .contains(&v.digest(&alice, "right"))
-        );
+        assert!(holds(&v.verified, &v, &alice, "right"));
         // Churning the refusals (a flood of distinct wrong passwords) keeps the logins.
         for i in 0..=CACHE_CAPACITY {
-            v.refused
-                .lock()
-                .unwrap()
-                .insert(v.digest(&alice, &i.to_string()));
+            let key = v.digest(&alice, &i.to_string());
+            v.refused.lock().unwrap().insert(key);
         }
         assert!(!v.check(&alice, "another").await);
-        assert!(
-            v.verified
-                .lock()
-                .unwrap()
-                .contains(&v.digest(&alice, "right"))
-        );
+        assert!(holds(&v.verified, &v, &alice, "right"));
         // A new password is a new hash: the old refusal does not hold against it.
         let changed = user("wrong");
         assert!(v.check(&changed, "wrong").await);

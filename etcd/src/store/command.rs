@@ -71,6 +71,25 @@ pub enum Op {
 }
 
 impl Op {
+    /// The key and index of a compare on `prevIndex` alone (no `prevValue`): the writes whose
+    /// failure can be known before the log (`Store::settled_failure`).
+    pub fn index_compare(&self) -> Option<(&ByteStr, u64)> {
+        match self {
+            Op::CompareAndSwap {
+                path,
+                prev_value,
+                prev_index,
+                ..
+            }
+            | Op::CompareAndDelete {
+                path,
+                prev_value,
+                prev_index,
+            } if prev_value.is_empty() && *prev_index != 0 => Some((path, *prev_index)),
+            _ => None,
+        }
+    }
+
     /// How many bytes of keys and values the operation carries (what sizes its log entry).
     pub fn payload_len(&self) -> usize {
         match self {

@@ -3,9 +3,9 @@
 //! A key's modified index only grows, and every later write of it takes an index above the
 //! store's current one. So a compare on `prevIndex` alone (no `prevValue`) that fails against
 //! the applied tree, for an index the store has already passed, fails against every later tree
-//! too: its answer is settled, and proposing it would only spend a log entry (and a place in
-//! the next group commit, ahead of the swaps that can still win). A compare on a value is never
-//! settled early: a value can come back.
+//! too: its answer is settled, and proposing it would only spend a log entry (stored,
+//! replicated and applied for nothing). A compare on a value is never settled early: a value
+//! can come back.
 
 use etcd_common::{ErrorCode, EtcdError};
 
@@ -19,22 +19,9 @@ impl Store {
     /// The error `op` is certain to end in, if it is a compare on `prevIndex` alone that this
     /// tree already fails; counted as the failure it is. `None`: it must go through the log.
     pub fn settled_failure(&self, op: &Op) -> Option<EtcdError> {
-        let (kind, key, prev_value, prev_index) = match op {
-            Op::CompareAndSwap {
-                path,
-                prev_value,
-                prev_index,
-                ..
-            } => (WriteKind::CompareAndSwap, path, prev_value, *prev_index),
-            Op::CompareAndDelete {
-                path,
-                prev_value,
-                prev_index,
-            } => (WriteKind::CompareAndDelete, path, prev_value, *prev_index),
-            _ => return None,
-        };
+        let (key, prev_index) = op.index_compare()?;
         let curr = self.current_index;
-        if !prev_value.is_empty() || prev_index == 0 || prev_index > curr {
+        if prev_index > curr {
             return None;
         }
         let clean = path::clean(key);
@@ -50,7 +37,9 @@ impl Store {
             Ok(node) => compare(node, &[], prev_index, curr).err()?,
         };
         let failed: Result<(), &EtcdError> = Err(&error);
-        self.counters.tally_write(kind, &failed);
+        if let Some(kind) = WriteKind::of(op) {
+            self.counters.tally_write(kind, &failed);
+        }
         Some(error)
     }
 }
