@@ -36,6 +36,28 @@ pub fn parse_int(s: &str) -> Option<i64> {
     i64::try_from(if neg { -v } else { v }).ok()
 }
 
+/// Go's `encoding/json` form of a float64: the shortest digits that read back the same, in
+/// `%f` form between 1e-6 and 1e21 and `%e` form outside it (`1e+21`, `1e-7`).
+pub fn json_float(f: f64) -> String {
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let (sign, digits) = match exp.strip_prefix('-') {
+            Some(d) => ('-', d),
+            None => ('+', exp),
+        };
+        // Go pads the exponent to two digits, then drops the pad of a negative one.
+        let digits = if sign == '+' && digits.len() < 2 {
+            format!("0{digits}")
+        } else {
+            digits.to_string()
+        };
+        return format!("{mantissa}e{sign}{digits}");
+    }
+    format!("{f}")
+}
+
 /// Go's `strconv.Quote` (`%q`) for a string.
 pub fn quote(s: &str) -> String {
     let mut out = String::from("\"");
@@ -63,6 +85,25 @@ pub fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn json_float_matches_go() {
+        for (f, go) in [
+            (1800.0, "1800"),
+            (0.5, "0.5"),
+            (0.0, "0"),
+            (5.0, "5"),
+            (-2.25, "-2.25"),
+            (1e21, "1e+21"),
+            (1.5e300, "1.5e+300"),
+            (1e-7, "1e-7"),
+            (1.25e-10, "1.25e-10"),
+            (0.000001, "0.000001"),
+            (123456789012345680000.0, "123456789012345680000"),
+        ] {
+            assert_eq!(json_float(f), go, "{f}");
+        }
+    }
 
     #[test]
     fn parse_bool_matches_go() {

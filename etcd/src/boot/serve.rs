@@ -101,7 +101,9 @@ async fn serve_with(
         &mut servers,
         listeners.peer,
         &peer,
-        cluster.peer_router(),
+        cluster
+            .peer_router()
+            .merge(crate::http::cluster_admin::peer_routes(app.clone())),
         &shutdown,
     );
     cluster

@@ -56,6 +56,9 @@ impl Cluster {
         {
             return Err(MemberOpError::Removed(format!("{id:x}")));
         }
+        if matches!(op, MemberOp::Add { .. }) && !self.has_room() {
+            return Err(MemberOpError::Full);
+        }
         let deadline = Instant::now() + self.request_timeout;
         while Instant::now() < deadline {
             match self.leader_id() {

@@ -5,12 +5,14 @@
 mod errors;
 mod join;
 mod members;
+mod policy;
 mod read;
 mod stats;
 mod tasks;
 mod write;
 
 pub use crate::raft::membership::{MemberOp, MemberOpError};
+pub use policy::ClusterConfig;
 pub use write::Written;
 
 use std::io;

@@ -1,6 +1,6 @@
 //! What a member does on its own, beside answering requests: propose TTL expiry (leader),
-//! publish its name and client URLs, promote caught-up learners (leader), remember when it
-//! became leader and notice its own removal. Each runs as a task whose handle the cluster
+//! publish its name and client URLs, promote caught-up learners (leader), apply the 0.4 cluster
+//! policy (leader, `policy.rs`), remember when it became leader and notice its own removal. Each runs as a task whose handle the cluster
 //! keeps, so shutdown stops them all.
 
 use std::sync::Arc;
@@ -23,6 +23,7 @@ pub fn spawn_all(cluster: &Arc<Cluster>) -> Vec<JoinHandle<()>> {
         tokio::spawn(cluster.clone().expire_ticker()),
         tokio::spawn(cluster.clone().track_leadership()),
         tokio::spawn(cluster.clone().promote_learners()),
+        tokio::spawn(cluster.clone().enforce_cluster_policy()),
     ]
 }
 

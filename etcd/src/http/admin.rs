@@ -219,11 +219,12 @@ fn message(app: &App, status: StatusCode, m: impl Into<String>) -> Response {
     )
 }
 
-fn member_error(app: &App, e: MemberOpError) -> Response {
+pub(super) fn member_error(app: &App, e: MemberOpError) -> Response {
     let status = match e {
         MemberOpError::NotFound(_) => StatusCode::NOT_FOUND,
         MemberOpError::Conflict(_) => StatusCode::CONFLICT,
         MemberOpError::Removed(_) => StatusCode::GONE,
+        MemberOpError::Full => StatusCode::FORBIDDEN,
         MemberOpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     message(app, status, e.to_string())

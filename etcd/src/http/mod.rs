@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod cluster_admin;
 pub mod credentials;
 pub mod error;
 pub mod form;

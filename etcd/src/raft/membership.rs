@@ -46,6 +46,9 @@ pub enum MemberOpError {
     /// 409, e.g. `etcdserver: peerURL exists`.
     #[error("{0}")]
     Conflict(String),
+    /// 403: the cluster policy's `activeSize` is reached (in etcd 0.4's words, error 103).
+    #[error("Reached the max number of peers in the cluster")]
+    Full,
     /// 500, anything raft reported.
     #[error("{0}")]
     Internal(String),

@@ -54,6 +54,9 @@ pub struct Status {
     pub quorum_acked: Option<Duration>,
     /// On the leader: the last log index each member is known to hold.
     pub matched: BTreeMap<u64, Option<u64>>,
+    /// On the leader: how long ago each member last acknowledged a heartbeat or an append
+    /// (`None`: not since this member became leader).
+    pub acked: BTreeMap<u64, Option<Duration>>,
 }
 
 /// Who leads and, on the leader, whether a quorum still hears it: what every write asks, without
@@ -256,6 +259,15 @@ impl RaftNode {
                 .map(|r| {
                     r.iter()
                         .map(|(id, l)| (*id, l.as_ref().map(|l| l.index)))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            acked: m
+                .heartbeat
+                .as_ref()
+                .map(|h| {
+                    h.iter()
+                        .map(|(id, t)| (*id, t.as_ref().map(|t| t.elapsed())))
                         .collect()
                 })
                 .unwrap_or_default(),

@@ -10,6 +10,7 @@ mod auth;
 mod bytes;
 mod cas_races;
 mod cluster;
+mod cluster_admin;
 mod compat_with_real_etcd;
 mod connections;
 mod discovery;
