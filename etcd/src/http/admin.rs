@@ -99,7 +99,7 @@ async fn member(
     }
 }
 
-fn json_body<T: Serialize>(status: StatusCode, v: &T, newline: bool) -> Response {
+pub(super) fn json_body<T: Serialize>(status: StatusCode, v: &T, newline: bool) -> Response {
     let body = if newline {
         json::to_line(v)
     } else {

@@ -15,7 +15,7 @@ use axum::routing::any;
 use serde::Serialize;
 
 use super::credentials::{self, Caller};
-use super::{App, go_error_text, json, method_not_allowed};
+use super::{App, go_error_text, method_not_allowed};
 use crate::cluster::{ClusterConfig, MemberOp};
 
 /// A policy body is a few numbers; anything longer is not one.
@@ -69,17 +69,18 @@ fn list(app: &App) -> Vec<Machine> {
 
 /// 0.4 answers with Go's `json.Encoder`: a trailing newline.
 fn json_line<T: Serialize>(status: StatusCode, v: &T) -> Response {
-    json_text(status, json::to_line(v))
+    super::admin::json_body(status, v, true)
 }
 
-fn json_text(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
+/// The policy's JSON, which it writes itself (Go's number form).
+fn json_text(status: StatusCode, body: String) -> Response {
     (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        body.into(),
+        body,
     )
         .into_response()
 }
@@ -98,11 +99,8 @@ async fn machine(State(app): State<App>, Path(name): Path<String>, req: Request)
             json_line(StatusCode::OK, &found)
         }
         Method::DELETE => {
-            if !credentials::has_root_access(&app, Caller::of(&req)).await {
-                return super::auth::http_error(
-                    StatusCode::UNAUTHORIZED,
-                    "Insufficient credentials",
-                );
+            if let Some(refused) = without_root(&app, Caller::of(&req)).await {
+                return refused;
             }
             let id = app
                 .cluster
@@ -125,16 +123,19 @@ async fn machine(State(app): State<App>, Path(name): Path<String>, req: Request)
     }
 }
 
+/// etcd's refusal of a change by anyone but root, once auth is on.
+async fn without_root(app: &App, caller: Caller<'_>) -> Option<Response> {
+    let root = credentials::has_root_access(app, caller).await;
+    (!root).then(|| super::auth::http_error(StatusCode::UNAUTHORIZED, "Insufficient credentials"))
+}
+
 async fn config(State(app): State<App>, req: Request) -> Response {
     let current = app.cluster.cluster_config().unwrap_or_default();
     match *req.method() {
         Method::GET | Method::HEAD => json_text(StatusCode::OK, format!("{}\n", current.to_json())),
         Method::PUT => {
-            if !credentials::has_root_access(&app, Caller::of(&req)).await {
-                return super::auth::http_error(
-                    StatusCode::UNAUTHORIZED,
-                    "Insufficient credentials",
-                );
+            if let Some(refused) = without_root(&app, Caller::of(&req)).await {
+                return refused;
             }
             let body = match axum::body::to_bytes(req.into_body(), MAX_CONFIG_BODY).await {
                 Ok(b) => b,

@@ -25,6 +25,14 @@ fn get(url: &str) -> Resp {
     try_request("GET", url, None).unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }
 
+/// PUT `value` at `url` until it succeeds: the cluster may be changing its membership.
+fn put_until_ok(url: &str, value: &str, what: &str) -> Resp {
+    wait_for(SETTLE, what, || {
+        let r = try_request("PUT", url, Some(&[("value", value)])).ok()?;
+        (r.status / 100 == 2).then_some(r)
+    })
+}
+
 /// `/v2/admin/machines` of the member at `peer_url`, as (name, state) pairs.
 fn machines(peer_url: &str) -> Option<Vec<(String, String)>> {
     let r = try_request("GET", &format!("{peer_url}/v2/admin/machines"), None).ok()?;
@@ -150,15 +158,11 @@ fn config_and_machines_as_the_04_docs_show_them_and_the_policy_caps_and_shrinks_
         let list = machines(&peer_l)?;
         (list.len() == 2 && list.iter().all(|(n, _)| *n != gone)).then_some(())
     });
-    let r = wait_for(SETTLE, "a write on the two members left", || {
-        let r = try_request(
-            "PUT",
-            &c.members[l].url("/v2/keys/after"),
-            Some(&[("value", "1")]),
-        )
-        .ok()?;
-        (r.status / 100 == 2).then_some(r)
-    });
+    let r = put_until_ok(
+        &c.members[l].url("/v2/keys/after"),
+        "1",
+        "a write on the two members left",
+    );
     assert_eq!(r.json()["node"]["value"], "1");
 
     // DELETE by name removes the member, which then exits; an unknown name is 404.
@@ -250,15 +254,11 @@ fn an_active_size_below_the_member_count_removes_members_down_to_it() {
         c.members[removed].exit_status()
     });
     // It stays at three: no second removal follows.
-    let r = wait_for(SETTLE, "a write on the three left", || {
-        let r = try_request(
-            "PUT",
-            &c.members[l].url("/v2/keys/k"),
-            Some(&[("value", "v")]),
-        )
-        .ok()?;
-        (r.status / 100 == 2).then_some(r)
-    });
+    let r = put_until_ok(
+        &c.members[l].url("/v2/keys/k"),
+        "v",
+        "a write on the three left",
+    );
     assert_eq!(r.json()["node"]["value"], "v");
     assert_eq!(machines(&peer_l).map(|m| m.len()), Some(3));
 }
