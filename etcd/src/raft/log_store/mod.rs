@@ -19,6 +19,7 @@
 mod committer;
 mod health;
 mod io_thread;
+mod journal;
 mod stall;
 mod tables;
 mod tail;

@@ -14,6 +14,8 @@ use redb::Table;
 use redb::TableDefinition;
 use redb::WriteTransaction;
 
+use super::journal::JournaledFile;
+
 /// File name of the log database inside the data dir.
 pub const FILE_NAME: &str = "raft-log.redb";
 
@@ -64,9 +66,11 @@ pub(super) fn open_db(path: &Path, compact: bool) -> io::Result<Database> {
             ),
         ));
     }
+    let named = |e: io::Error| io::Error::new(e.kind(), format!("{e} ({})", path.display()));
+    let backend = JournaledFile::open(path).map_err(named)?;
     let mut db = Database::builder()
         .set_cache_size(CACHE_BYTES)
-        .create(path)
+        .create_with_backend(backend)
         .map_err(|e| {
             let e = db_err("open")(e);
             io::Error::new(e.kind(), format!("{} ({})", e, path.display()))

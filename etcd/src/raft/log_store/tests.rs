@@ -215,11 +215,20 @@ async fn back_to_back_appends_share_commits_and_ack_only_durable_entries() -> io
     store.close().await
 }
 
-/// A copy of the live file: the disk image a power cut would leave right now, without a clean
-/// shutdown (the original stays open and is closed only after the copy).
+/// A copy of the live files (the database and its commit journal): the disk image a power cut
+/// would leave right now, without a clean shutdown (the original stays open and is closed only
+/// after the copy).
 fn crash_image(live: &Path) -> io::Result<TempDir> {
     let image = TempDir::new()?;
-    std::fs::copy(live.join(FILE_NAME), image.path().join(FILE_NAME))?;
+    for name in [
+        FILE_NAME.to_owned(),
+        format!(
+            "{}",
+            super::journal::journal_path(Path::new(FILE_NAME)).display()
+        ),
+    ] {
+        std::fs::copy(live.join(&name), image.path().join(&name))?;
+    }
     Ok(image)
 }
 
