@@ -19,6 +19,9 @@ _etcdctl() {
             etcdctl,auth)
                 cmd="etcdctl__subcmd__auth"
                 ;;
+            etcdctl,backup)
+                cmd="etcdctl__subcmd__backup"
+                ;;
             etcdctl,cluster-health)
                 cmd="etcdctl__subcmd__cluster__subcmd__health"
                 ;;
@@ -90,6 +93,9 @@ _etcdctl() {
                 ;;
             etcdctl__subcmd__help,auth)
                 cmd="etcdctl__subcmd__help__subcmd__auth"
+                ;;
+            etcdctl__subcmd__help,backup)
+                cmd="etcdctl__subcmd__help__subcmd__backup"
                 ;;
             etcdctl__subcmd__help,cluster-health)
                 cmd="etcdctl__subcmd__help__subcmd__cluster__subcmd__health"
@@ -326,7 +332,7 @@ _etcdctl() {
 
     case "${cmd}" in
         etcdctl)
-            opts="-o -D -C -u -v -h --debug --no-sync --output --discovery-srv --insecure-discovery --peers --endpoint --endpoints --cert-file --key-file --ca-file --insecure-skip-tls-verify --username --timeout --total-timeout --version --help cluster-health mk mkdir rm rmdir get ls set setdir update updatedir watch exec-watch member user role auth help"
+            opts="-o -D -C -u -v -h --debug --no-sync --output --discovery-srv --insecure-discovery --peers --endpoint --endpoints --cert-file --key-file --ca-file --insecure-skip-tls-verify --username --timeout --total-timeout --version --help backup cluster-health mk mkdir rm rmdir get ls set setdir update updatedir watch exec-watch member user role auth help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -497,6 +503,36 @@ _etcdctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        etcdctl__subcmd__backup)
+            opts="-h --data-dir --wal-dir --backup-dir --backup-wal-dir --with-v3 --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wal-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --backup-wal-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         etcdctl__subcmd__cluster__subcmd__health)
             opts="-f -h --forever --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -544,7 +580,7 @@ _etcdctl() {
             return 0
             ;;
         etcdctl__subcmd__help)
-            opts="cluster-health mk mkdir rm rmdir get ls set setdir update updatedir watch exec-watch member user role auth help"
+            opts="backup cluster-health mk mkdir rm rmdir get ls set setdir update updatedir watch exec-watch member user role auth help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -588,6 +624,20 @@ _etcdctl() {
         etcdctl__subcmd__help__subcmd__auth__subcmd__enable)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        etcdctl__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -8,9 +8,11 @@
 //! - [`cluster`]: the one handle the HTTP face talks to (propose, read, watch, members);
 //! - [`http`]: the client and peer HTTP faces (axum);
 //! - [`boot`]: start-up — [`boot::flags`] is the one flag table (parser, `--help`, man page),
-//!   identity, discovery, and the wiring that serves until shutdown.
+//!   identity, discovery, and the wiring that serves until shutdown;
+//! - [`backup`]: `etcdctl backup`, an offline copy of a data dir under new ids.
 #![deny(unsafe_code)]
 
+pub mod backup;
 pub mod boot;
 pub mod cluster;
 pub mod http;

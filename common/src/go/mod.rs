@@ -6,6 +6,7 @@
 //! stays in the daemon).
 
 pub mod json;
+pub mod os;
 pub mod path;
 pub mod strconv;
 pub mod time;

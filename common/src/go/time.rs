@@ -30,6 +30,20 @@ pub fn rfc3339_nano(t: UnixNanos) -> String {
     s
 }
 
+/// The timestamp etcd's log lines start with (capnslog: `2006-01-02 15:04:05.000000`), in UTC.
+pub fn log_stamp(t: UnixNanos) -> String {
+    let secs = t.div_euclid(NANOS_PER_SECOND);
+    let micros = t.rem_euclid(NANOS_PER_SECOND) / 1000;
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{micros:06}",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    )
+}
+
 /// Go's `Duration.String()` for non-negative durations, e.g. `10m59.322358947s`, `1.5ms`, `0s`.
 pub fn duration_string(nanos: i64) -> String {
     if nanos <= 0 {
@@ -167,6 +181,16 @@ mod tests {
             "2000-02-29T00:00:00Z"
         );
         assert_eq!(rfc3339_nano(-1), "1969-12-31T23:59:59.999999999Z");
+    }
+
+    /// capnslog: `2006-01-02 15:04:05.000000`, microseconds truncated as Go's formatter does.
+    #[test]
+    fn formats_like_capnslog() {
+        assert_eq!(
+            log_stamp(1_795_908_058_413_911_798),
+            "2026-11-28 23:20:58.413911"
+        );
+        assert_eq!(log_stamp(0), "1970-01-01 00:00:00.000000");
     }
 
     /// Go: `time.Duration(n).String()`.

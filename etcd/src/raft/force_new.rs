@@ -10,6 +10,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::path::Path;
+use std::sync::Arc;
 
 use openraft::Membership;
 use openraft::RaftLogReader;
@@ -18,7 +20,7 @@ use openraft::storage::{IOFlushed, RaftLogStorage, RaftStateMachine};
 use openraft::type_config::TypeConfigExt;
 use openraft::vote::RaftLeaderIdExt;
 
-use super::log_store::LogStore;
+use super::log_store::{DiskHealth, LogStore};
 use super::state_machine::StateMachine;
 use super::types::{Entry, LogId, MemberInfo, TypeConfig, Vote};
 
@@ -31,10 +33,50 @@ pub(super) async fn rewrite(
     sm: &mut StateMachine,
     me: u64,
 ) -> io::Result<()> {
+    // A new data dir (nothing rewritten) has no old cluster to leave; it bootstraps as
+    // configured.
+    rewrite_as(log, sm, me, me, "--force-new-cluster")
+        .await
+        .map(drop)
+}
+
+/// `etcdctl backup`: the copy of a data dir in `dir` becomes a cluster of one whose only
+/// member is `new`, with the name and URLs `old` has there. A new id (and with it a new cluster
+/// id) means the copy can never rejoin, or be mistaken for, the cluster it came from.
+pub async fn rebirth(dir: &Path, old: u64, new: u64) -> io::Result<()> {
+    let disk = Arc::new(DiskHealth::default());
+    let log_dir = dir.to_path_buf();
+    let log_disk = disk.clone();
+    let mut log =
+        tokio::task::spawn_blocking(move || LogStore::<TypeConfig>::open_with(&log_dir, log_disk))
+            .await
+            .map_err(io::Error::other)??;
+    let mut sm = StateMachine::open(dir, disk).await?;
+    let rewritten = rewrite_as(&mut log, &mut sm, old, new, "backup").await;
+    drop(sm);
+    // Closed before answering, so the copy is whole once the caller says so.
+    let closed = log.close().await;
+    if !rewritten? {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "backup: the data dir holds no raft log yet (its member never started)",
+        ));
+    }
+    closed
+}
+
+/// Appends a configuration whose only member is `new`, holding `old`'s entry of the newest
+/// configuration, under a new term `new` has voted itself in. False when the log is empty.
+async fn rewrite_as(
+    log: &mut LogStore<TypeConfig>,
+    sm: &mut StateMachine,
+    old: u64,
+    new: u64,
+    why: &str,
+) -> io::Result<bool> {
     let state = log.get_log_state().await?;
     if state.last_log_id.is_none() {
-        // A new data dir: there is no old cluster to leave; it bootstraps as configured.
-        return Ok(());
+        return Ok(false);
     }
     let info = newest_config(
         log,
@@ -43,11 +85,11 @@ pub(super) async fn rewrite(
         state.last_log_id.as_ref(),
     )
     .await?
-    .and_then(|m| m.get_node(&me).cloned())
+    .and_then(|m| m.get_node(&old).cloned())
     .ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            "--force-new-cluster: this member is not in the configuration its data dir holds",
+            format!("{why}: this member is not in the configuration its data dir holds"),
         )
     })?;
     let vote = log.read_vote().await?;
@@ -62,13 +104,13 @@ pub(super) async fn rewrite(
         + 1;
     let index = state.last_log_id.as_ref().map_or(0, |l| l.index + 1);
     let alone = Membership::new(
-        vec![BTreeSet::from([me])],
-        BTreeMap::<u64, MemberInfo>::from([(me, info)]),
+        vec![BTreeSet::from([new])],
+        BTreeMap::<u64, MemberInfo>::from([(new, info)]),
     )
     .map_err(io::Error::other)?;
-    log.save_vote(&Vote::new(term, me)).await?;
+    log.save_vote(&Vote::new(term, new)).await?;
     let log_id = LogId::new(
-        openraft::alias::LeaderIdOf::<TypeConfig>::new_committed(term, me),
+        openraft::alias::LeaderIdOf::<TypeConfig>::new_committed(term, new),
         index,
     );
     let (tx, rx) = TypeConfig::oneshot();
@@ -78,13 +120,9 @@ pub(super) async fn rewrite(
     )
     .await?;
     rx.await
-        .map_err(|_| io::Error::other("--force-new-cluster: log append dropped"))??;
-    tracing::warn!(
-        term,
-        index,
-        "--force-new-cluster: this member is now a cluster of one"
-    );
-    Ok(())
+        .map_err(|_| io::Error::other(format!("{why}: log append dropped")))??;
+    tracing::warn!(term, index, "{why}: this member is now a cluster of one");
+    Ok(true)
 }
 
 /// The newest configuration: the last one in the log, else the state machine's.

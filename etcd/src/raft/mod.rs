@@ -3,7 +3,7 @@
 //! Nothing outside this module names an openraft type: the rest of the daemon sees
 //! [`node::RaftNode`] and our own error and status types.
 
-mod force_new;
+pub mod force_new;
 pub mod forward;
 pub mod log_store;
 pub mod membership;

@@ -174,3 +174,43 @@ pub struct ExecWatchArgs {
     )]
     pub args: Vec<String>,
 }
+
+/// `backup`'s flags, as etcd's are: plain strings, empty when absent.
+#[derive(Debug, Clone, Args)]
+pub struct BackupArgs {
+    /// Path to the etcd data dir
+    #[arg(
+        long = "data-dir",
+        value_name = "value",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub data_dir: String,
+    /// Path to the etcd wal dir
+    #[arg(
+        long = "wal-dir",
+        value_name = "value",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub wal_dir: String,
+    /// Path to the backup dir
+    #[arg(
+        long = "backup-dir",
+        value_name = "value",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub backup_dir: String,
+    /// Path to the backup wal dir
+    #[arg(
+        long = "backup-wal-dir",
+        value_name = "value",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub backup_wal_dir: String,
+    /// Backup v3 backend data
+    #[arg(long = "with-v3")]
+    pub with_v3: bool,
+}

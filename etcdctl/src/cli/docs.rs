@@ -129,6 +129,16 @@ pub fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
             "etcdctl member add infra3 http://10.0.0.3:2380",
         )],
         "etcdctl-cluster-health" => &[("Check every member once", "etcdctl cluster-health")],
+        "etcdctl-backup" => &[
+            (
+                "Copy a stopped member's data under new ids",
+                "etcdctl backup --data-dir /var/lib/etcd --backup-dir /backup/etcd",
+            ),
+            (
+                "Start a new cluster of one from the copy",
+                "etcd --data-dir /backup/etcd --force-new-cluster",
+            ),
+        ],
         _ => &[],
     }
 }

@@ -141,6 +141,9 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
+    /// backup an etcd directory
+    #[command(override_usage = "etcdctl backup [command options]")]
+    Backup(BackupArgs),
     /// check the health of the etcd cluster
     #[command(
         name = "cluster-health",

@@ -203,11 +203,8 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 /// Go's `os.ReadFile` wording: `open /x: no such file or directory`.
 fn read(path: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| {
-        let s = e.to_string();
-        let s = s.find(" (os error").map_or(s.as_str(), |i| &s[..i]);
-        format!("open {path}: {}", s.to_lowercase())
-    })
+    std::fs::read(path)
+        .map_err(|e| etcd_common::go::os::path_error("open", std::path::Path::new(path), &e))
 }
 
 fn pem_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, String> {

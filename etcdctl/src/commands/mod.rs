@@ -3,6 +3,7 @@
 //! Each family lives in its own file; all of them print through `output` and talk through `client`.
 
 pub mod auth;
+pub mod backup;
 pub mod health;
 pub mod keys;
 pub mod member;
@@ -30,6 +31,7 @@ pub async fn run(global: GlobalArgs, cmd: Cmd) -> Result<(), Exit> {
         global,
     };
     match cmd {
+        Cmd::Backup(a) => backup::backup(&a).await,
         Cmd::ClusterHealth(a) => health::cluster_health(&ctx, &a).await,
         Cmd::Mk(a) => keys::mk(&ctx, &a).await,
         Cmd::Mkdir(a) => keys::mkdir(&ctx, &a, Some(false)).await,

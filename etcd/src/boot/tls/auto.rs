@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::TlsError;
-use super::files::go_io_reason;
+use etcd_common::go::os::reason as go_io_reason;
 
 /// The certificate and key files for `dir`, generated for `hosts` unless both already exist.
 pub fn self_cert(dir: &Path, hosts: &[String]) -> Result<(String, String), TlsError> {

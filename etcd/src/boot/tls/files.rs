@@ -12,19 +12,8 @@ fn read(flag: &'static str, path: &str) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|e| TlsError::Open {
         flag,
         path: path.to_string(),
-        reason: go_io_reason(&e),
+        reason: etcd_common::go::os::reason(&e),
     })
-}
-
-/// `No such file or directory (os error 2)` → `no such file or directory`, as Go prints it.
-pub(crate) fn go_io_reason(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    let s = s.find(" (os error").map_or(s.as_str(), |i| &s[..i]);
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
 }
 
 /// Every PEM certificate in `path` (the leaf first), each checked to be valid now.

@@ -11,6 +11,7 @@ use etcd_tests::ctl::{
     ChildGuard, Ctl, CtlOutput, LineCollector, dead_port, etcd_index, members, wait_published,
 };
 
+mod backup;
 mod endpoints;
 mod keys;
 mod output;
