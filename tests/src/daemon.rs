@@ -104,6 +104,8 @@ pub struct Daemon {
     pub ends: Endpoints,
     /// Flags beyond the ones every member gets.
     pub args: Vec<String>,
+    /// Environment variables for the process, beyond the test's own.
+    pub env: Vec<(String, String)>,
     dir: tempfile::TempDir,
     child: Option<Child>,
     starts: u32,
@@ -147,6 +149,7 @@ impl Daemon {
             bin,
             ends,
             args,
+            env: Vec::new(),
             dir: tempfile::Builder::new()
                 .prefix("etcd-test-")
                 .tempdir()
@@ -209,7 +212,7 @@ impl Daemon {
     /// Start the process (without waiting for readiness).
     pub fn spawn(&mut self) {
         assert!(self.child.is_none(), "{} already running", self.name);
-        let child = spawn_logged(&self.bin, &self.command_args(), &self.log_path());
+        let child = spawn_logged(&self.bin, &self.command_args(), &self.env, &self.log_path());
         self.child = Some(child);
         self.starts += 1;
     }
@@ -349,7 +352,7 @@ impl Api for Daemon {
 }
 
 /// Start `bin` with `args`, stdout and stderr appended to `log`.
-pub fn spawn_logged(bin: &Path, args: &[String], log: &Path) -> Child {
+pub fn spawn_logged(bin: &Path, args: &[String], env: &[(String, String)], log: &Path) -> Child {
     let out = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -357,6 +360,7 @@ pub fn spawn_logged(bin: &Path, args: &[String], log: &Path) -> Child {
         .expect("log file");
     Command::new(bin)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(out.try_clone().expect("log"))
         .stderr(out)

@@ -14,6 +14,7 @@
 //! Every wait has a deadline; processes are killed by pid when their handle drops.
 
 pub mod api;
+pub mod browser;
 pub mod cluster;
 pub mod ctl;
 pub mod daemon;

@@ -13,6 +13,7 @@ mod cluster;
 mod cluster_admin;
 mod compat_with_real_etcd;
 mod connections;
+mod dashboard;
 mod discovery;
 mod disk_faults;
 mod durability;

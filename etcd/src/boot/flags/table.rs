@@ -43,7 +43,7 @@ pub const FLAGS: &[(&str, Kind, &str, bool, &str)] = &[
     ("discovery", Value, "", USED, "Discovery URL used to bootstrap the cluster."),
     ("discovery-fallback", Value, "proxy", USED, "Expected behavior ('exit' or 'proxy') when discovery services fails."),
     ("enable-v2", Bool, "true", USED, "Accept etcd V2 client requests (always on here)."),
-    ("enable-mod", Bool, "false", USED, "Serve etcd 0.3's lock and leader modules at /mod/v2/lock and /mod/v2/leader (deprecated in etcd 0.4, absent from 3.4). Not an etcd flag."),
+    ("enable-mod", Bool, "false", USED, "Serve etcd 0.3's lock and leader modules at /mod/v2/lock and /mod/v2/leader (deprecated in etcd 0.4, absent from 3.4) and etcd 0.4's dashboard at /mod/dashboard. Not an etcd flag."),
     ("version", Bool, "false", USED, "Print the version and exit."),
     ("wal-dir", Value, "", IGNORED, "Path to the dedicated wal directory."),
     ("initial-election-tick-advance", Bool, "true", IGNORED, "Whether to fast-forward initial election ticks on boot for faster election."),

@@ -1,9 +1,11 @@
-//! etcd 0.3's modules, served with `--enable-mod`: the lock module (`/mod/v2/lock/<name>`) and
-//! the leader module built on it (`/mod/v2/leader/<name>`). etcd 0.4 deprecated and unmounted
+//! etcd 0.3's modules, served with `--enable-mod`: the lock module (`/mod/v2/lock/<name>`),
+//! the leader module built on it (`/mod/v2/leader/<name>`) and 0.4's dashboard
+//! (`/mod/dashboard`). etcd 0.4 deprecated and unmounted
 //! them and 3.4 answers 404 there, which is what we answer without the flag.
 //!
 //! Parameters are Go's `FormValue`: the query, and a form body on POST and PUT.
 
+pub mod dashboard;
 pub mod leader;
 pub mod lock;
 
@@ -24,6 +26,7 @@ pub fn routes() -> Router<App> {
     Router::new()
         .route("/mod/v2/lock/{*name}", any(lock_handler))
         .route("/mod/v2/leader/{*name}", any(leader::handler))
+        .merge(dashboard::routes())
 }
 
 async fn lock_handler(State(app): State<App>, Path(name): Path<String>, req: Request) -> Response {
