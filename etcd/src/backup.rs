@@ -48,10 +48,24 @@ pub async fn run(
     // Held until the copy is done, so the member cannot start meanwhile either.
     let _lock = lock_log(&from.join(LOG_FILE))?;
     create_empty_dir(&to)?;
-    copy_files(&from, &to)?;
+    let made = make(&from, &to, old, now_unix_nanos).await;
+    if made.is_err() {
+        // Half a backup would only be mistaken for a whole one; the next try starts clean.
+        let _ = std::fs::remove_dir_all(&to);
+    }
+    made
+}
 
+/// Fills the empty member dir `to` from `from`.
+async fn make(
+    from: &Path,
+    to: &Path,
+    old: Identity,
+    now_unix_nanos: i64,
+) -> Result<Backup, String> {
+    copy_files(from, to)?;
     let new = new_member_id(&old, now_unix_nanos);
-    crate::raft::force_new::rebirth(&to, old.member_id, new)
+    crate::raft::force_new::rebirth(to, old.member_id, new)
         .await
         .map_err(|e| format!("{}: {e}", to.display()))?;
     let born = Identity {
@@ -60,7 +74,7 @@ pub async fn run(
         name: old.name,
         bootstrap: None,
     };
-    identity::save(&to, &born).map_err(|e| path_error("write", &to.join("identity.json"), &e))?;
+    identity::save(to, &born).map_err(|e| path_error("write", &to.join("identity.json"), &e))?;
     Ok(Backup {
         member_id: born.member_id,
         cluster_id: born.cluster_id,
@@ -147,6 +161,31 @@ mod tests {
         let a = new_member_id(&old, 1);
         let b = new_member_id(&old, 2);
         assert!(a != 7 && a != 0 && a != b);
+    }
+
+    #[tokio::test]
+    async fn a_member_that_never_started_has_nothing_to_back_up_and_leaves_nothing() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        let member = identity::member_dir(&data);
+        std::fs::create_dir_all(&member).expect("mkdir");
+        let id = Identity {
+            member_id: 7,
+            cluster_id: 9,
+            name: "x".into(),
+            bootstrap: None,
+        };
+        identity::save(&member, &id).expect("identity");
+        // An empty log, as a member leaves that never joined its cluster.
+        let log = crate::raft::log_store::LogStore::<crate::raft::types::TypeConfig>::open(&member)
+            .expect("log");
+        log.close().await.expect("close");
+        let backup = tmp.path().join("backup");
+        let e = run(&data, &backup, 1)
+            .await
+            .expect_err("nothing to back up");
+        assert!(e.contains("holds no raft log yet"), "{e}");
+        assert!(!identity::member_dir(&backup).exists());
     }
 
     #[test]
