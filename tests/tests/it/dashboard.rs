@@ -113,23 +113,11 @@ fn fill(b: &mut Browser, fields: &[(&str, &str)]) {
     }
 }
 
-/// The table's rows as (key, value, ttl) text.
-fn rows(b: &mut Browser) -> String {
-    b.eval(
-        "[...document.querySelectorAll('#keys tr[data-key]')].map(r => [...r.querySelectorAll('td')].slice(0, 3).map(c => c.textContent).join(' | ')).join('\\n')",
-    )
-    .as_str()
-    .unwrap_or_default()
-    .to_string()
-}
+/// The key table's rows, a line each: `key | value | ttl`.
+const ROWS: &str = "[...document.querySelectorAll('#keys tr[data-key]')].map(r => [...r.querySelectorAll('td')].slice(0, 3).map(c => c.textContent).join(' | ')).join('\\n')";
 
 fn wait_rows(b: &mut Browser, want: &str) {
-    let js = format!(
-        "[...document.querySelectorAll('#keys tr[data-key]')].map(r => [...r.querySelectorAll('td')].slice(0, 3).map(c => c.textContent).join(' | ')).join('\\n') === {want:?}"
-    );
-    if b.wait(PAGE, want, &js) != true {
-        panic!("rows: {}", rows(b));
-    }
+    b.wait(PAGE, want, &format!("{ROWS} === {want:?}"));
 }
 
 #[test]
