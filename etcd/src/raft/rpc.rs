@@ -95,13 +95,24 @@ impl PeerService {
 
 /// The peer-facing router.
 pub fn router(svc: Arc<PeerService>) -> Router {
-    Router::new()
-        .route(
-            paths::SNAPSHOT,
-            post(install_snapshot).layer(DefaultBodyLimit::max(MAX_SNAPSHOT_BODY)),
-        )
-        .route(paths::STREAM, get(stream::open))
-        .route(paths::FORWARD, get(forwarded::open))
+    let router = Router::new().route(
+        paths::SNAPSHOT,
+        post(install_snapshot).layer(DefaultBodyLimit::max(MAX_SNAPSHOT_BODY)),
+    );
+    // Test-only: `ETCD_TEST_PEER_BEFORE_STREAMS=1` serves the peer API as members before
+    // b11dbce did, without the append and forwarding streams (a GET there is then a 405, as
+    // `/raft/{rpc}` takes only POST), so tests can run a rolling upgrade from such a member.
+    let before_streams =
+        std::env::var_os("ETCD_TEST_PEER_BEFORE_STREAMS").is_some_and(|v| !v.is_empty());
+    let router = if before_streams {
+        tracing::warn!("test hook: the peer API without its streams, as older members serve it");
+        router
+    } else {
+        router
+            .route(paths::STREAM, get(stream::open))
+            .route(paths::FORWARD, get(forwarded::open))
+    };
+    router
         .route("/raft/{rpc}", post(rpc))
         .layer(DefaultBodyLimit::max(MAX_PEER_BODY))
         .with_state(svc)

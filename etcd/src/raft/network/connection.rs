@@ -71,7 +71,7 @@ pub struct PeerConnection {
     base: String,
     /// The append stream a finished session left open (`stream.rs`).
     pub(super) pipe: Option<stream::Pipe>,
-    /// The peer answered 404 to the stream: it is older than the stream, so plain requests.
+    /// The peer predates the stream ([`super::predates_streams`]), so plain requests.
     pub(super) streams_refused: bool,
 }
 

@@ -176,7 +176,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Clone, Default)]
 pub struct Forwarders {
     open: Arc<tokio::sync::Mutex<HashMap<String, Arc<Conn>>>>,
-    /// Peers that answered 404 to the upgrade (older members): plain requests for them.
+    /// Peers that predate the stream ([`super::predates_streams`]): plain requests for them.
     plain: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
@@ -245,7 +245,7 @@ impl PeerClient {
             }
         };
         let status = resp.status();
-        if status == reqwest::StatusCode::NOT_FOUND {
+        if super::predates_streams(status) {
             lock(&self.forwarders.plain).insert(base.to_string());
             return Ok(None);
         }

@@ -50,6 +50,13 @@ pub mod paths {
     pub const CLUSTER: &str = "/raft/cluster";
 }
 
+/// Whether `status`, the answer to an upgrade to the append or forwarding stream, says the peer
+/// predates the streams: members before b11dbce answer 405 (their `/raft/{rpc}` route takes only
+/// POST), a router without the path 404. Either way the caller falls back to plain requests.
+fn predates_streams(status: reqwest::StatusCode) -> bool {
+    status == reqwest::StatusCode::NOT_FOUND || status == reqwest::StatusCode::METHOD_NOT_ALLOWED
+}
+
 /// Why a peer call failed, for the callers outside openraft's own replication.
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {

@@ -345,7 +345,7 @@ where
 
 impl PeerConnection {
     /// Upgrade a connection to the append stream. `Ok(None)`: the peer does not know the
-    /// stream (it answered 404).
+    /// stream (see [`super::predates_streams`]).
     async fn open_pipe(&mut self, option: &RPCOption) -> Result<Option<Pipe>, RpcError> {
         let url = self.url(paths::STREAM);
         let wait = self.client.deadline(option.soft_ttl(), 0);
@@ -355,7 +355,7 @@ impl PeerConnection {
             SendError::TimedOut(m) => RpcError::Network(NetworkError::from_string(m)),
         })?;
         let status = resp.status();
-        if status == reqwest::StatusCode::NOT_FOUND {
+        if super::predates_streams(status) {
             return Ok(None);
         }
         if status != reqwest::StatusCode::SWITCHING_PROTOCOLS {

@@ -1,6 +1,7 @@
 //! Three- and five-member clusters of real processes: forwarding, linearizable reads on
 //! followers, agreeing indexes and terms, leader failure, whole-cluster crashes, pauses,
-//! membership changes with snapshot catch-up, token isolation, bad `--initial-cluster` flags,
+//! membership changes with snapshot catch-up, token isolation, bad `--initial-cluster` flags, a
+//! rolling upgrade from members without the peer streams,
 //! watches across a leader change and leader statistics.
 //!
 //! Every expectation was first checked against real etcd 3.4 (`ETCD_BIN=/usr/bin/etcd`); where
@@ -64,3 +65,4 @@ mod quiet_logs;
 mod recovery;
 mod replication;
 mod snapshot_catchup;
+mod upgrade;
