@@ -43,6 +43,8 @@ const SET_LEN: u8 = 1;
 /// Pending bytes past which the writes since the last sync are no longer kept for the journal:
 /// that sync then fsyncs the database file itself (a checkpoint), as plain redb would.
 const MAX_PENDING: usize = 4 << 20;
+/// The most `pending` keeps between commits: room for a commit of a few dozen pages.
+const KEEP_PENDING: usize = 256 << 10;
 
 /// The journal file's name for a database at `path`.
 pub(super) fn journal_path(path: &Path) -> std::path::PathBuf {
@@ -177,9 +179,20 @@ impl Journal {
         self.file.write_all_at(&head, 0)?;
         self.file.sync_data()?;
         self.pos = BLOCK;
-        self.pending.clear();
+        self.reset_pending();
         self.overflowed = false;
         Ok(())
+    }
+
+    /// Empties `pending`, giving back the room a large transaction made it take: kept, it would
+    /// stay resident for the process's life (up to `MAX_PENDING`), though commits of a few
+    /// pages are the rule.
+    fn reset_pending(&mut self) {
+        if self.pending.capacity() > KEEP_PENDING {
+            self.pending = Vec::new();
+        } else {
+            self.pending.clear();
+        }
     }
 
     fn note(&mut self, kind: u8, offset: u64, data: &[u8], len: u64) {
@@ -218,7 +231,7 @@ impl Journal {
         self.file.write_all_at(&record, self.pos)?;
         self.file.sync_data()?;
         self.pos += size;
-        self.pending.clear();
+        self.reset_pending();
         Ok(())
     }
 }
