@@ -11,7 +11,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::Path;
-use std::sync::Arc;
 
 use openraft::Membership;
 use openraft::RaftLogReader;
@@ -20,7 +19,7 @@ use openraft::storage::{IOFlushed, RaftLogStorage, RaftStateMachine};
 use openraft::type_config::TypeConfigExt;
 use openraft::vote::RaftLeaderIdExt;
 
-use super::log_store::{DiskHealth, LogStore};
+use super::log_store::LogStore;
 use super::state_machine::StateMachine;
 use super::types::{Entry, LogId, MemberInfo, TypeConfig, Vote};
 
@@ -44,14 +43,7 @@ pub(super) async fn rewrite(
 /// member is `new`, with the name and URLs `old` has there. A new id (and with it a new cluster
 /// id) means the copy can never rejoin, or be mistaken for, the cluster it came from.
 pub async fn rebirth(dir: &Path, old: u64, new: u64) -> io::Result<()> {
-    let disk = Arc::new(DiskHealth::default());
-    let log_dir = dir.to_path_buf();
-    let log_disk = disk.clone();
-    let mut log =
-        tokio::task::spawn_blocking(move || LogStore::<TypeConfig>::open_with(&log_dir, log_disk))
-            .await
-            .map_err(io::Error::other)??;
-    let mut sm = StateMachine::open(dir, disk).await?;
+    let (mut log, mut sm) = super::node::open_stores(dir).await?;
     let rewritten = rewrite_as(&mut log, &mut sm, old, new, "backup").await;
     drop(sm);
     // Closed before answering, so the copy is whole once the caller says so.

@@ -171,6 +171,19 @@ impl Timers {
     }
 }
 
+/// The log and the state machine in `dir`, sharing one record of the disk's health.
+pub(super) async fn open_stores(dir: &Path) -> io::Result<(LogStore<TypeConfig>, StateMachine)> {
+    let disk = Arc::new(DiskHealth::default());
+    let log_dir = dir.to_path_buf();
+    let log_disk = disk.clone();
+    let log =
+        tokio::task::spawn_blocking(move || LogStore::<TypeConfig>::open_with(&log_dir, log_disk))
+            .await
+            .map_err(io::Error::other)??;
+    let sm = StateMachine::open(dir, disk).await?;
+    Ok((log, sm))
+}
+
 impl RaftNode {
     /// Open the log and the state machine in `dir` and start raft; a brand-new member of a new
     /// cluster passes `bootstrap` (the initial members), once.
@@ -200,16 +213,7 @@ impl RaftNode {
         }
         .validate()
         .map_err(io::Error::other)?;
-        let log_dir = s.dir.to_path_buf();
-        let disk = Arc::new(DiskHealth::default());
-        let log_disk = disk.clone();
-        let log_store = tokio::task::spawn_blocking(move || {
-            LogStore::<TypeConfig>::open_with(&log_dir, log_disk)
-        })
-        .await
-        .map_err(io::Error::other)??;
-        let mut sm = StateMachine::open(s.dir, disk).await?;
-        let mut log_store = log_store;
+        let (mut log_store, mut sm) = open_stores(s.dir).await?;
         if s.force_new_cluster {
             super::force_new::rewrite(&mut log_store, &mut sm, s.member_id).await?;
         }

@@ -14,6 +14,7 @@
 use std::path::PathBuf;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -72,7 +73,7 @@ async fn redirect() -> Response {
 
 fn page(dir: Option<PathBuf>) -> Response {
     match dir {
-        None => typed(HTML, INDEX.as_bytes().to_vec()),
+        None => typed(HTML, Body::from(INDEX)),
         Some(dir) => from_disk(dir.join("index.html"), "index.html", HTML),
     }
 }
@@ -85,7 +86,7 @@ fn asset(dir: Option<PathBuf>, file: &str) -> Response {
     match (dir, plain) {
         (_, false) => not_found(&shown),
         (None, true) => match ASSETS.iter().find(|(name, _)| *name == file) {
-            Some((_, body)) => typed(content_type, body.as_bytes().to_vec()),
+            Some((_, body)) => typed(content_type, Body::from(*body)),
             None => not_found(&shown),
         },
         (Some(dir), true) => from_disk(dir.join("static").join(file), &shown, content_type),
@@ -94,7 +95,7 @@ fn asset(dir: Option<PathBuf>, file: &str) -> Response {
 
 fn from_disk(path: PathBuf, shown: &str, content_type: &'static str) -> Response {
     match std::fs::read(&path) {
-        Ok(body) => typed(content_type, body),
+        Ok(body) => typed(content_type, Body::from(body)),
         Err(_) => not_found(shown),
     }
 }
@@ -103,7 +104,8 @@ fn not_found(shown: &str) -> Response {
     go_error_text(StatusCode::NOT_FOUND, format!("{shown}: File not found\n"))
 }
 
-fn typed(content_type: &'static str, body: Vec<u8>) -> Response {
+/// `body` (compiled-in assets are served without a copy) as `content_type`.
+fn typed(content_type: &'static str, body: Body) -> Response {
     let mut resp = body.into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

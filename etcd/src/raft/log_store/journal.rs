@@ -137,8 +137,8 @@ impl Journal {
         let mut head = [0u8; 20];
         self.file.read_exact_at(&mut head, 0)?;
         let magic = u32::from_le_bytes(head[0..4].try_into().unwrap_or_default());
-        let generation = u64::from_le_bytes(head[4..12].try_into().unwrap_or_default());
-        let check = u64::from_le_bytes(head[12..20].try_into().unwrap_or_default());
+        let generation = le_u64(&head, 4).unwrap_or_default();
+        let check = le_u64(&head, 12).unwrap_or_default();
         Ok((magic == HEADER_MAGIC && check == hash(generation, &[])).then_some(generation))
     }
 
@@ -236,8 +236,13 @@ impl Journal {
     }
 }
 
+/// The little-endian u64 at `at`, if `bytes` holds one there.
+fn le_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
 fn parse_head(head: &[u8; RECORD_HEAD]) -> (u32, u64, u64, u64) {
-    let u64_at = |i: usize| u64::from_le_bytes(head[i..i + 8].try_into().unwrap_or_default());
+    let u64_at = |i: usize| le_u64(head, i).unwrap_or_default();
     let magic = u32::from_le_bytes(head[0..4].try_into().unwrap_or_default());
     (magic, u64_at(4), u64_at(12), u64_at(20))
 }
@@ -248,8 +253,8 @@ fn apply(main: &File, body: &[u8]) -> io::Result<()> {
     let mut at = 0;
     while at < body.len() {
         let head = body.get(at..at + 17).ok_or_else(bad)?;
-        let offset = u64::from_le_bytes(head[1..9].try_into().map_err(|_| bad())?);
-        let len = u64::from_le_bytes(head[9..17].try_into().map_err(|_| bad())?);
+        let offset = le_u64(head, 1).ok_or_else(bad)?;
+        let len = le_u64(head, 9).ok_or_else(bad)?;
         at += 17;
         match head[0] {
             WRITE => {
