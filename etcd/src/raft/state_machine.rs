@@ -340,8 +340,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         if membership_changed {
             self.publish_members();
         }
+        let answered = !replies.is_empty();
         for (r, result) in replies {
             r.send(result);
+        }
+        // Sending an answer only makes its HTTP task runnable; waking the watchers at once would
+        // queue a thousand of their tasks ahead of it (tokio moves the oldest half of a full run
+        // queue to the global one). One yield lets the writers' responses go out first: with
+        // 1,000 watchers the write's own latency went from 5-7 ms to 1.1 ms (etcd-bench --only watch).
+        if answered && _held.wakes_anyone() {
+            tokio::task::yield_now().await;
         }
         Ok(())
     }

@@ -55,6 +55,14 @@ impl FeedState {
 #[must_use = "watchers are woken when the guard is dropped"]
 pub struct Held<'a>(&'a Feed);
 
+impl Held<'_> {
+    /// Whether dropping this wakes anyone: events are held and some watcher is registered.
+    pub fn wakes_anyone(&self) -> bool {
+        let st = self.0.lock();
+        st.hub.count() > 0 && st.held.as_ref().is_some_and(|h| !h.is_empty())
+    }
+}
+
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         let mut st = self.0.lock();
