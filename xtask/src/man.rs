@@ -67,6 +67,11 @@ pub fn etcd_page() -> anyhow::Result<Vec<u8>> {
         "ETCD_LOG".into(),
         "A tracing filter for the log on stderr (default info,openraft=warn).".into(),
     ));
+    environment.push((
+        "TOKIO_WORKER_THREADS".into(),
+        "Threads serving requests (default: one fewer than the machine's cores, at least one)."
+            .into(),
+    ));
     let mut cmd = flags::command();
     cmd.build();
     page(
