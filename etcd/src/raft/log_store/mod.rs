@@ -8,6 +8,7 @@
 //! - `mod.rs` (this file): the openraft [`RaftLogStorage`] / [`RaftLogReader`] impls, which
 //!   encode and decode and know `C`;
 //! - `io_thread.rs`: the one writer thread and its group commit;
+//! - `read_ahead.rs`: the next chunk fetched for a reader walking the log in order;
 //! - `tail.rs`: appended rows not yet committed, which readers see at once, and a cache of the
 //!   latest committed ones;
 //! - `tables.rs`: the table layout and each redb operation.
@@ -20,6 +21,7 @@ mod committer;
 mod health;
 mod io_thread;
 mod journal;
+mod read_ahead;
 mod stall;
 mod tables;
 mod tail;
@@ -58,6 +60,7 @@ use self::io_thread::Flushed;
 use self::io_thread::IoThread;
 use self::io_thread::Shared;
 use self::io_thread::Write;
+use self::read_ahead::ReadAhead;
 pub use self::tables::FILE_NAME;
 use self::tables::KEY_LAST_PURGED;
 use self::tail::Bytes;
@@ -84,7 +87,8 @@ where
     C: RaftTypeConfig,
 {
     io: Arc<IoThread>,
-    _p: PhantomData<C>,
+    /// The chunk after the last one read from redb, being fetched.
+    ahead: Option<ReadAhead<C>>,
 }
 
 impl<C> Clone for LogReader<C>
@@ -94,7 +98,7 @@ where
     fn clone(&self) -> Self {
         Self {
             io: self.io.clone(),
-            _p: PhantomData,
+            ahead: None,
         }
     }
 }
@@ -143,7 +147,7 @@ where
         &mut self,
         range: RB,
     ) -> Result<Vec<C::Entry>, io::Error> {
-        read_entries::<C>(self.shared(), half_open(&range)).await
+        Ok(read_entries::<C>(self.shared(), half_open(&range)).await?.0)
     }
 
     async fn read_vote(&mut self) -> Result<Option<VoteOf<C>>, io::Error> {
@@ -164,7 +168,24 @@ where
         &mut self,
         range: RB,
     ) -> Result<Vec<C::Entry>, io::Error> {
-        read_entries::<C>(self.io.shared(), half_open(&range)).await
+        let shared = self.io.shared();
+        let ahead = self.ahead.take();
+        let Some((from, Some(to))) = half_open(&range) else {
+            return Ok(read_entries::<C>(shared, half_open(&range)).await?.0);
+        };
+        if let Some(ahead) = ahead
+            && let Some(entries) = ahead.take(shared, from, to).await
+        {
+            self.ahead = ReadAhead::start(shared, to, to.saturating_add(to - from));
+            return Ok(entries);
+        }
+        let (entries, from_db) = read_entries::<C>(shared, Some((from, Some(to)))).await?;
+        // A whole chunk out of redb is a walk through the old log (re-apply, catch-up), worth
+        // fetching ahead; one out of the tail is the latest entries, with nothing after them.
+        if from_db && to > from && entries.len() as u64 == to - from {
+            self.ahead = ReadAhead::start(shared, to, to.saturating_add(to - from));
+        }
+        Ok(entries)
     }
 
     /// The last durable vote: the cache is updated right after the commit that holds it.
@@ -211,7 +232,7 @@ where
     async fn get_log_reader(&mut self) -> Self::LogReader {
         LogReader {
             io: self.io.clone(),
-            _p: PhantomData,
+            ahead: None,
         }
     }
 
@@ -328,15 +349,16 @@ fn half_open(range: &impl RangeBounds<u64>) -> Option<(u64, Option<u64>)> {
 }
 
 /// Entries in `range` (from [`half_open`]), the tail's rows over redb's.
+/// The entries of `range`, and whether redb had to be read for them.
 async fn read_entries<C>(
     shared: &Arc<Shared>,
     range: Option<(u64, Option<u64>)>,
-) -> io::Result<Vec<C::Entry>>
+) -> io::Result<(Vec<C::Entry>, bool)>
 where
     C: RaftTypeConfig,
 {
     let Some((from, to)) = range else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), false));
     };
     // Tail first, redb second (see `tail.rs`). The state machine and replication mostly ask for
     // what was just appended or committed: when the tail holds the whole bounded range, redb is
@@ -363,7 +385,7 @@ where
             format!("raft-log: hole in the log between {first} and {last}"),
         ));
     }
-    Ok(entries.into_values().collect())
+    Ok((entries.into_values().collect(), !covered))
 }
 
 /// Runs a redb read on the blocking pool: redb is synchronous and a cold read may touch disk.

@@ -30,6 +30,8 @@ pub(super) struct Tail {
     next_seq: u64,
     /// Appends with a sequence number below this are committed to redb.
     durable_below: u64,
+    /// Truncations applied so far: a read-ahead started before one is stale.
+    truncations: u64,
 }
 
 impl Tail {
@@ -72,6 +74,12 @@ impl Tail {
     /// Drops every row with index `>= from`, as the committed truncation did in redb.
     pub(super) fn truncate_from(&mut self, from: u64) {
         drop(self.rows.split_off(&from));
+        self.truncations += 1;
+    }
+
+    /// How many truncations were applied (see `read_ahead.rs`).
+    pub(super) fn truncations(&self) -> u64 {
+        self.truncations
     }
 
     /// Drops every row with index `<= upto`, as the committed purge did in redb.
