@@ -137,8 +137,7 @@ impl Committer {
             .unwrap_or_else(PoisonError::into_inner);
         // Dropped first: redb locks the file, so the old handle must let go of it.
         drop(guard.take());
-        // No compaction: the disk may be all but full, and compaction writes.
-        *guard = Some(tables::open_db(&self.shared.path, false)?);
+        *guard = Some(tables::open_db(&self.shared.path)?);
         Ok(())
     }
 

@@ -196,7 +196,7 @@ impl IoThread {
             )
         })?;
         let path = dir.join(tables::FILE_NAME);
-        let db = tables::open_db(&path, true)?;
+        let db = tables::open_db(&path)?;
         let vote = tables::get_meta(&db, tables::KEY_VOTE)?;
         let committed = tables::get_meta(&db, tables::KEY_COMMITTED)?;
         let shared = Arc::new(Shared {
