@@ -386,16 +386,7 @@ impl RaftNode {
 
     /// Wait until this member has applied `index`; `false` on timeout.
     pub async fn wait_applied(&self, index: u64, timeout: Duration) -> bool {
-        // Mostly so already (openraft applies a leader's read index before its barrier returns):
-        // no copy of raft's metrics to learn it.
-        if self.shared.applied_index() >= index {
-            return true;
-        }
-        self.raft
-            .wait(Some(timeout))
-            .applied_index_at_least(Some(index), "read your write")
-            .await
-            .is_ok()
+        self.shared.wait_applied(index, timeout).await
     }
 
     /// Wait until the state machine has caught up with what was committed before a restart.
