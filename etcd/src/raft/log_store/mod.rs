@@ -173,13 +173,14 @@ where
         let Some((from, Some(to))) = half_open(&range) else {
             return Ok(read_entries::<C>(shared, half_open(&range)).await?.0);
         };
-        if let Some(ahead) = ahead
-            && let Some(entries) = ahead.take(shared, from, to).await
-        {
-            self.ahead = ReadAhead::start(shared, to, to.saturating_add(to - from));
-            return Ok(entries);
-        }
-        let (entries, from_db) = read_entries::<C>(shared, Some((from, Some(to)))).await?;
+        let fetched = match ahead {
+            Some(ahead) => ahead.take(shared, from, to).await,
+            None => None,
+        };
+        let (entries, from_db) = match fetched {
+            Some(entries) => (entries, true),
+            None => read_entries::<C>(shared, Some((from, Some(to)))).await?,
+        };
         // A whole chunk out of redb is a walk through the old log (re-apply, catch-up), worth
         // fetching ahead; one out of the tail is the latest entries, with nothing after them.
         if from_db && to > from && entries.len() as u64 == to - from {
@@ -348,8 +349,8 @@ fn half_open(range: &impl RangeBounds<u64>) -> Option<(u64, Option<u64>)> {
     }
 }
 
-/// Entries in `range` (from [`half_open`]), the tail's rows over redb's.
-/// The entries of `range`, and whether redb had to be read for them.
+/// Entries in `range` (from [`half_open`]), the tail's rows over redb's, and whether redb had
+/// to be read for them.
 async fn read_entries<C>(
     shared: &Arc<Shared>,
     range: Option<(u64, Option<u64>)>,

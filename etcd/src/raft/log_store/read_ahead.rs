@@ -33,7 +33,7 @@ impl<C: RaftTypeConfig> ReadAhead<C> {
     pub(super) fn start(shared: &std::sync::Arc<Shared>, from: u64, to: u64) -> Option<Self> {
         let truncations = {
             let tail = shared.tail();
-            if !tail.range(from, Some(to)).is_empty() {
+            if tail.holds_any(from, to) {
                 return None;
             }
             tail.truncations()
@@ -61,7 +61,7 @@ impl<C: RaftTypeConfig> ReadAhead<C> {
         }
         let entries = self.entries.await.ok()?.ok()?;
         let tail = shared.tail();
-        let fresh = tail.truncations() == self.truncations && tail.range(from, Some(to)).is_empty();
+        let fresh = tail.truncations() == self.truncations && !tail.holds_any(from, to);
         (fresh && entries.len() as u64 == to - from).then_some(entries)
     }
 }

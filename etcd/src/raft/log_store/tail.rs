@@ -100,6 +100,11 @@ impl Tail {
             .collect()
     }
 
+    /// Whether any row has an index in `from..to`.
+    pub(super) fn holds_any(&self, from: u64, to: u64) -> bool {
+        self.rows.range(from..to).next().is_some()
+    }
+
     /// The row with the highest index.
     pub(super) fn last(&self) -> Option<(u64, Bytes)> {
         self.rows
